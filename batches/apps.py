@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class BatchesConfig(AppConfig):
+    name = "batches"
+    verbose_name = "Batches"
+
+    def ready(self) -> None:
+        from batches import protocols
+
+        # After the audit triggers (compliance is installed first), so the
+        # reference protocols are created on the record.
+        post_migrate.connect(protocols.ensure_reference_protocols_after_migrate, sender=self)

@@ -1,0 +1,101 @@
+"""Every write to identity and lifecycle records. Atomic, rule-checked, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from batches import identifiers
+from batches.domain import BatchStatus, DomainError, check_transition
+from batches.models import Batch, Clinic, Collection, Patient, ProcessingProtocol, Therapy
+from compliance.audit import audit_context
+
+
+def clinic_create(*, code: str, name: str, actor: Any = None) -> Clinic:
+    """Register a clinic (reference data)."""
+    with transaction.atomic(), audit_context(actor=actor, reason="clinic registered"):
+        clinic = Clinic(code=code, name=name)
+        clinic.full_clean()
+        clinic.save()
+    return clinic
+
+
+def batch_transition(
+    *, batch: Batch, to: BatchStatus, actor: Any = None, reason: str = "", at: dt.datetime | None = None
+) -> Batch:
+    """Move a batch to status ``to``; the one door every status change goes through.
+
+    Locks the row, checks the transition table against the status in the
+    database (not the possibly stale object passed in), writes and records
+    the audit entry with ``reason``. Raises DomainError, changing nothing,
+    when the move is not allowed.
+    """
+    with transaction.atomic(), audit_context(actor=actor, reason=reason or f"status -> {to}"):
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        current = BatchStatus(locked.status)
+        origin = BatchStatus(locked.quarantined_from) if locked.quarantined_from else None
+        blockers = check_transition(current, to, quarantined_from=origin)
+        if blockers:
+            raise DomainError(blockers)
+        locked.quarantined_from = current.value if to == BatchStatus.QUARANTINED else ""
+        locked.status = to.value
+        locked.status_changed_at = at or timezone.now()
+        locked.save(update_fields=["status", "quarantined_from", "status_changed_at"])
+    batch.refresh_from_db()
+    return batch
+
+
+def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patient:
+    """Register a pseudonymous patient of ``clinic``; validates every field."""
+    with transaction.atomic(), audit_context(actor=actor, reason="patient registered"):
+        patient = Patient(clinic=clinic, **fields)
+        patient.full_clean()
+        patient.save()
+    return patient
+
+
+def therapy_create(
+    *, patient: Patient, protocol: ProcessingProtocol, actor: Any = None, eligibility: dict[str, Any] | None = None
+) -> Therapy:
+    """Open a therapy with a new Chain of Identity identifier."""
+    with transaction.atomic(), audit_context(actor=actor, reason="therapy opened"):
+        therapy = Therapy.objects.create(
+            coi=identifiers.coi_allocate(),
+            patient=patient,
+            protocol=protocol,
+            eligibility=eligibility or {},
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+    return therapy
+
+
+def collection_create(
+    *,
+    therapy: Therapy,
+    kind: str,
+    collected_at: dt.datetime,
+    volume_ml: Any,
+    collected_by: str = "",
+    actor: Any = None,
+) -> Collection:
+    """Log a collection under a new DIN; a cell-source collection opens its batch."""
+    with transaction.atomic(), audit_context(actor=actor, reason="collection logged"):
+        collection = Collection(
+            din=identifiers.din_allocate(at=collected_at),
+            therapy=therapy,
+            kind=kind,
+            collected_at=collected_at,
+            collected_by=collected_by,
+            volume_ml=volume_ml,
+            registered_by=actor if getattr(actor, "pk", None) else None,
+        )
+        collection.full_clean()
+        collection.save()
+        if collection.is_cell_source:
+            Batch.objects.create(
+                din=collection.din, collection=collection, therapy=therapy, status_changed_at=timezone.now()
+            )
+    return collection
