@@ -54,7 +54,9 @@ def validate(identifier: str) -> str:
 def format_din(fin: str, year: int, sequence: int) -> str:
     """Build a DIN from its parts: ``format_din("A9999", 2026, 1) == "A999926000001"``."""
     if not FIN_PATTERN.match(fin):
-        raise ValueError(f"'{fin}' is not a Facility Identification Number (a letter or digit, then 4 digits).")
+        raise ValueError(
+            f"'{fin}' is not a Facility Identification Number (a letter or digit, then 4 digits)."
+        )
     if not 1 <= sequence <= 999_999:
         raise ValueError(f"DIN sequence {sequence} is outside 1-999999.")
     return f"{fin}{year % 100:02d}{sequence:06d}"

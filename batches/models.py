@@ -41,7 +41,9 @@ class Location(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[CODE_VALIDATOR])
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    clinic = models.ForeignKey(Clinic, null=True, blank=True, on_delete=models.PROTECT, related_name="locations")
+    clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.PROTECT, related_name="locations"
+    )
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -149,14 +151,18 @@ class Patient(models.Model):
         max_digits=5, decimal_places=1, validators=[MinValueValidator(1), MaxValueValidator(400)]
     )
     injury_date = models.DateField()
-    injury_level = models.CharField(max_length=3, validators=[RegexValidator(r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")])
+    injury_level = models.CharField(
+        max_length=3, validators=[RegexValidator(r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")]
+    )
     asia_grade = models.CharField(max_length=1, choices=AsiaGrade.choices)
     injury_type = models.CharField(max_length=20, choices=InjuryType.choices)
     malignancy_history = models.BooleanField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["clinic", "code"], name="patient_code_unique_per_clinic")]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "code"], name="patient_code_unique_per_clinic")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.clinic.code})"
@@ -200,12 +206,12 @@ class Collection(models.Model):
     registered_at = models.DateTimeField(auto_now_add=True)
     registered_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
+    def __str__(self) -> str:
+        return f"{self.din} ({self.get_kind_display()})"
+
     @property
     def is_cell_source(self) -> bool:
         return self.kind in self.CELL_SOURCES
-
-    def __str__(self) -> str:
-        return f"{self.din} ({self.get_kind_display()})"
 
 
 @audited
@@ -253,14 +259,16 @@ class Dose(models.Model):
 
     class Meta:
         ordering = ["batch", "number"]
-        constraints = [models.UniqueConstraint(fields=["batch", "number"], name="dose_number_unique_per_batch")]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "number"], name="dose_number_unique_per_batch")
+        ]
+
+    def __str__(self) -> str:
+        return self.dose_id
 
     @property
     def dose_id(self) -> str:
         return f"{self.batch.din}-{self.number}"
-
-    def __str__(self) -> str:
-        return self.dose_id
 
 
 class IdentifierSequence(models.Model):
@@ -272,4 +280,9 @@ class IdentifierSequence(models.Model):
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "fin", "year"], name="identifier_sequence_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "fin", "year"], name="identifier_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.fin} {self.year}: {self.last_value}"

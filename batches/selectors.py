@@ -16,7 +16,9 @@ def batch_status_counts() -> list[tuple[BatchStatus, int]]:
 
 def batch_list(*, clinic_id: int | None = None) -> QuerySet[Batch]:
     """Batches newest first with what a list row shows; scoped to a clinic when given."""
-    batches = Batch.objects.select_related("therapy__patient__clinic", "therapy__protocol").order_by("-created_at")
+    batches = Batch.objects.select_related("therapy__patient__clinic", "therapy__protocol").order_by(
+        "-created_at"
+    )
     if clinic_id is not None:
         batches = batches.filter(therapy__patient__clinic_id=clinic_id)
     return batches

@@ -58,7 +58,11 @@ def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patie
 
 
 def therapy_create(
-    *, patient: Patient, protocol: ProcessingProtocol, actor: Any = None, eligibility: dict[str, Any] | None = None
+    *,
+    patient: Patient,
+    protocol: ProcessingProtocol,
+    actor: Any = None,
+    eligibility: dict[str, Any] | None = None,
 ) -> Therapy:
     """Open a therapy with a new Chain of Identity identifier."""
     with transaction.atomic(), audit_context(actor=actor, reason="therapy opened"):

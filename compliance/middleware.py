@@ -31,7 +31,9 @@ class AuditContextMiddleware:
             response = self.get_response(request)
         else:
             user = request.user if getattr(request, "user", None) and request.user.is_authenticated else None
-            with audit_context(actor=user, request_id=request.request_id, source=f"{request.method} {request.path}"):  # type: ignore[attr-defined]
+            with audit_context(
+                actor=user, request_id=request.request_id, source=f"{request.method} {request.path}"
+            ):  # type: ignore[attr-defined]
                 response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response

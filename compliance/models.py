@@ -54,7 +54,9 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=6, choices=Action.choices)
     before = models.JSONField(null=True, help_text="Old values of the changed columns.")
     after = models.JSONField(null=True, help_text="New values of the changed columns.")
-    actor = models.ForeignKey(User, null=True, on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.PROTECT, db_constraint=False, related_name="+"
+    )
     actor_name = models.CharField(max_length=200, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     reason = models.TextField(blank=True)
@@ -80,3 +82,6 @@ class AuditChainHead(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.last_seq}"

@@ -18,18 +18,45 @@ class Role(StrEnum):
 
 # Model permissions (app_label.codename) per role. Django admin honours them;
 # the application's own views and services check roles by name (has_role).
-_VIEW_ALL = ["view_clinic", "view_patient", "view_therapy", "view_collection", "view_batch", "view_dose",
-             "view_location", "view_processingprotocol"]
+_VIEW_ALL = [
+    "view_clinic",
+    "view_patient",
+    "view_therapy",
+    "view_collection",
+    "view_batch",
+    "view_dose",
+    "view_location",
+    "view_processingprotocol",
+]
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.TECHNICIAN: [*_VIEW_ALL, "change_batch", "add_collection"],
     Role.QC: [*_VIEW_ALL],
     Role.QA: [*_VIEW_ALL, "view_auditentry"],
-    Role.COORDINATOR: ["view_clinic", "view_patient", "add_patient", "view_therapy", "add_therapy",
-                       "view_collection", "add_collection", "view_batch", "view_dose",
-                       "view_processingprotocol"],
-    Role.ADMIN: [*_VIEW_ALL, "add_clinic", "change_clinic", "add_location", "change_location",
-                 "add_processingprotocol", "change_processingprotocol", "add_user", "change_user",
-                 "view_user", "view_auditentry"],
+    Role.COORDINATOR: [
+        "view_clinic",
+        "view_patient",
+        "add_patient",
+        "view_therapy",
+        "add_therapy",
+        "view_collection",
+        "add_collection",
+        "view_batch",
+        "view_dose",
+        "view_processingprotocol",
+    ],
+    Role.ADMIN: [
+        *_VIEW_ALL,
+        "add_clinic",
+        "change_clinic",
+        "add_location",
+        "change_location",
+        "add_processingprotocol",
+        "change_processingprotocol",
+        "add_user",
+        "change_user",
+        "view_user",
+        "view_auditentry",
+    ],
 }
 
 

@@ -32,7 +32,7 @@ def _server():  # type: ignore[no-untyped-def]
 def database_settings() -> dict[str, object]:
     """Start the embedded server if needed and return Django DATABASES['default']."""
     server = _server()
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 (constant)
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return {

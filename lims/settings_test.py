@@ -4,4 +4,4 @@ import os
 
 os.environ["LIMS_ENV"] = "test"
 
-from lims.settings import *  # noqa: E402,F403
+from lims.settings import *  # noqa: F403

@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -82,11 +82,9 @@ def audit_context(
         yield context
     finally:
         _stack().pop()
-        try:
+        # If the transaction is aborted, its rollback restores the outer value.
+        with suppress(DatabaseError):
             _apply(current_context())
-        except DatabaseError:
-            # The transaction is aborted; its rollback restores the outer value.
-            pass
 
 
 def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -48,7 +48,9 @@ def verify_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
         head = cursor.fetchone() or (0, GENESIS_HASH)
     if head != (last_seq, last_hash):
         return ChainReport(
-            checked, last_seq + 1, f"the chain ends at #{last_seq} but its head says #{head[0]}: entries removed"
+            checked,
+            last_seq + 1,
+            f"the chain ends at #{last_seq} but its head says #{head[0]}: entries removed",
         )
     return ChainReport(checked)
 

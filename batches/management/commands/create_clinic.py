@@ -17,5 +17,7 @@ class Command(BaseCommand):
         try:
             clinic = clinic_create(code=options["code"], name=options["name"])
         except ValidationError as error:
-            raise CommandError("; ".join(f"{f}: {' '.join(m)}" for f, m in error.message_dict.items())) from error
+            raise CommandError(
+                "; ".join(f"{f}: {' '.join(m)}" for f, m in error.message_dict.items())
+            ) from error
         self.stdout.write(f"Created clinic {clinic.code} ({clinic.name}).")

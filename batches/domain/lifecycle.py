@@ -54,7 +54,9 @@ TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     S.HARVESTED: frozenset({S.PENDING_RELEASE, S.QUARANTINED, S.REJECTED, S.DISCARDED}),
     S.PENDING_RELEASE: frozenset({S.RELEASED, S.QUARANTINED, S.REJECTED}),
     # Leaving quarantine goes back where the batch came from (see check_transition).
-    S.QUARANTINED: frozenset({S.RECEIVED, S.IN_CULTURE, S.HARVESTED, S.PENDING_RELEASE, S.REJECTED, S.DISCARDED}),
+    S.QUARANTINED: frozenset(
+        {S.RECEIVED, S.IN_CULTURE, S.HARVESTED, S.PENDING_RELEASE, S.REJECTED, S.DISCARDED}
+    ),
     S.RELEASED: frozenset({S.INFUSED, S.EXPIRED, S.QUARANTINED}),
     S.REJECTED: frozenset({S.DISCARDED}),
     S.EXPIRED: frozenset({S.DISCARDED}),
