@@ -1,11 +1,34 @@
-"""Reads of batches that pages and endpoints share."""
+"""Reads of batches that pages, endpoints and sweeps share. Query counts are fixed here."""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
+from django.utils import timezone
 
 from batches.domain import BatchStatus
-from batches.models import Batch
+from batches.domain.growth import (
+    CountPoint,
+    Projection,
+    cumulative_population_doublings,
+    project_ready_day,
+    projected_ready_date,
+)
+from batches.models import Batch, CultureStep, Finding
 
 
 def batch_status_counts() -> list[tuple[BatchStatus, int]]:
@@ -22,3 +45,162 @@ def batch_list(*, clinic_id: int | None = None) -> QuerySet[Batch]:
     if clinic_id is not None:
         batches = batches.filter(therapy__patient__clinic_id=clinic_id)
     return batches
+
+
+def with_effective_steps(batches: QuerySet[Batch]) -> QuerySet[Batch]:
+    """Prefetch each batch's effective (not amended) steps as ``effective_steps``: one more query."""
+    steps = CultureStep.objects.filter(amended_by__isnull=True).order_by("performed_at", "id")
+    return batches.prefetch_related(Prefetch("steps", queryset=steps, to_attr="effective_steps"))
+
+
+# --- Growth ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Growth:
+    culture_day: int | None
+    cumulative_pd: float | None
+    projection: Projection | None
+    projected_ready_on: dt.date | None
+
+
+_NOT_SEEDED = Growth(None, None, None, None)
+
+
+def batch_growth(batch: Batch, steps: Iterable[CultureStep], today: dt.date | None = None) -> Growth:
+    """Culture day, cumulative population doublings and the projected ready day of a batch.
+
+    ``steps`` are the batch's effective steps in time order (see
+    ``with_effective_steps``). Counts after a passage are scaled by the split
+    ratios so far, so the series is the culture's total expansion; the
+    target (cells per dose x doses) is scaled the same way.
+    """
+    steps = list(steps)
+    seeding = next((s for s in steps if s.kind == "seeding"), None)
+    if seeding is None:
+        return _NOT_SEEDED
+    seeded_on = timezone.localdate(seeding.performed_at)
+    points, passages, factor = [], [], 1.0
+    for step in steps:
+        if step.kind in ("cell_count", "passage", "harvest") and step.viable_cells:
+            day = (step.performed_at - seeding.performed_at).total_seconds() / 86400
+            points.append(CountPoint(day, step.viable_cells * factor))
+        if step.kind == "passage" and step.viable_cells and step.seeded_cells:
+            passages.append((step.seeded_cells, step.viable_cells))
+            factor *= step.viable_cells / step.seeded_cells
+    protocol = batch.therapy.protocol
+    projection = project_ready_day(points, protocol.target_cells_per_dose * protocol.doses_per_batch * factor)
+    harvest = next((s for s in steps if s.kind == "harvest"), None)
+    ready_on = (
+        timezone.localdate(harvest.performed_at) if harvest else projected_ready_date(seeded_on, projection)
+    )
+    end = timezone.localdate(harvest.performed_at) if harvest else (today or timezone.localdate())
+    return Growth(
+        culture_day=(end - seeded_on).days,
+        cumulative_pd=cumulative_population_doublings(passages) if passages else None,
+        projection=projection,
+        projected_ready_on=ready_on,
+    )
+
+
+# --- Timeline -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "step", "custody" or "finding"
+    record: Any
+
+
+def batch_timeline(batch: Batch) -> list[TimelineEntry]:
+    """Steps (amended ones too), custody transfers and findings of a batch in time order.
+
+    Three queries whatever the length of the history.
+    """
+    steps = batch.steps.select_related("performed_by", "serum_collection", "amends").order_by(
+        "performed_at", "id"
+    )
+    transfers = batch.custody_transfers.select_related("from_location", "to_location", "performed_by")
+    findings = batch.findings.select_related("recorded_by", "assessed_by")
+    entries = [TimelineEntry(s.performed_at, "step", s) for s in steps]
+    entries += [TimelineEntry(t.performed_at, "custody", t) for t in transfers]
+    entries += [TimelineEntry(f.occurred_at, "finding", f) for f in findings]
+    return sorted(entries, key=lambda e: e.at)
+
+
+# --- Worklists ------------------------------------------------------------------
+
+
+def _last_step_at(*kinds: str) -> Subquery:
+    steps = CultureStep.objects.filter(batch=OuterRef("pk"), kind__in=kinds, amended_by__isnull=True)
+    return Subquery(steps.order_by("-performed_at").values("performed_at")[:1])
+
+
+def _in_culture() -> QuerySet[Batch]:
+    return Batch.objects.filter(status=BatchStatus.IN_CULTURE).select_related(
+        "therapy__patient__clinic", "therapy__protocol"
+    )
+
+
+def worklist_feeding_due(now: dt.datetime | None = None) -> QuerySet[Batch]:
+    """Batches in culture whose last feeding (or seeding) is a feeding interval old by the end of today.
+
+    One query: the last feeding time is a subquery, the interval a column of the protocol.
+    """
+    end_of_today = timezone.localtime(now or timezone.now()).replace(hour=23, minute=59, second=59)
+    interval = ExpressionWrapper(
+        F("therapy__protocol__feeding_interval_days") * dt.timedelta(days=1), DurationField()
+    )
+    return (
+        _in_culture()
+        .annotate(last_fed_at=_last_step_at("feeding", "seeding", "passage"))
+        .annotate(feeding_due_at=ExpressionWrapper(F("last_fed_at") + interval, output_field=DateTimeField()))
+        .filter(feeding_due_at__lte=end_of_today)
+        .order_by("feeding_due_at")
+    )
+
+
+def worklist_awaiting_seeding() -> QuerySet[Batch]:
+    """Received batches not yet seeded, longest waiting first."""
+    return (
+        Batch.objects.filter(status=BatchStatus.RECEIVED)
+        .select_related("therapy__patient__clinic", "therapy__protocol")
+        .annotate(received_at=_last_step_at("receipt"))
+        .order_by("received_at")
+    )
+
+
+def worklist_culture_overdue(now: dt.datetime | None = None) -> QuerySet[Batch]:
+    """Batches in culture past the protocol's maximum culture days."""
+    now = now or timezone.now()
+    max_age = ExpressionWrapper(
+        F("therapy__protocol__max_culture_days") * dt.timedelta(days=1), DurationField()
+    )
+    return (
+        _in_culture()
+        .annotate(seeded_at=_last_step_at("seeding"))
+        .annotate(overdue_at=ExpressionWrapper(F("seeded_at") + max_age, output_field=DateTimeField()))
+        .filter(overdue_at__lt=now)
+        .order_by("seeded_at")
+    )
+
+
+def open_findings(batch: Batch) -> QuerySet[Finding]:
+    """Findings of the batch that QA has not assessed yet."""
+    return batch.findings.filter(assessed_at__isnull=True)
+
+
+__all__ = [
+    "Growth",
+    "TimelineEntry",
+    "batch_growth",
+    "batch_list",
+    "batch_status_counts",
+    "batch_timeline",
+    "open_findings",
+    "with_effective_steps",
+    "worklist_awaiting_seeding",
+    "worklist_culture_overdue",
+    "worklist_feeding_due",
+]

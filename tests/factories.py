@@ -106,3 +106,10 @@ class BatchFactory(factory.django.DjangoModelFactory):
     din = factory.SelfAttribute("collection.din")
     therapy = factory.SelfAttribute("collection.therapy")
     status_changed_at = factory.LazyFunction(timezone.now)
+
+
+def scan(din: str) -> str:
+    """What a barcode reader returns for a label: the DIN and its check character."""
+    from batches.isbt128 import check_character
+
+    return din + check_character(din)

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from batches import identifiers
-from batches.domain import BatchStatus, DomainError, check_transition
+from batches.domain import BatchStatus, Blocker, DomainError, check_transition
+from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_harvest_window
 from batches.models import Batch, Clinic, Collection, Patient, ProcessingProtocol, Therapy
 from compliance.audit import audit_context
 
@@ -58,19 +59,28 @@ def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patie
 
 
 def therapy_create(
-    *,
-    patient: Patient,
-    protocol: ProcessingProtocol,
-    actor: Any = None,
-    eligibility: dict[str, Any] | None = None,
+    *, patient: Patient, protocol: ProcessingProtocol, actor: Any = None, on: dt.date | None = None
 ) -> Therapy:
-    """Open a therapy with a new Chain of Identity identifier."""
+    """Open a therapy with a new Chain of Identity identifier, if the patient is eligible.
+
+    Eligibility is decided on ``on`` (default today, Tokyo) by the one
+    eligibility function; an ineligible patient raises DomainError with every
+    reason and nothing is created. The answer is kept on the therapy.
+    """
+    answer = eligibility(PatientFacts.of(patient), ProtocolRules.of(protocol), on or timezone.localdate())
+    blockers = list(answer.blockers)
+    if not protocol.active:
+        blockers.append(
+            Blocker("protocol_inactive", f"Protocol {protocol} is no longer used for new therapies.")
+        )
+    if blockers:
+        raise DomainError(blockers)
     with transaction.atomic(), audit_context(actor=actor, reason="therapy opened"):
         therapy = Therapy.objects.create(
             coi=identifiers.coi_allocate(),
             patient=patient,
             protocol=protocol,
-            eligibility=eligibility or {},
+            eligibility=answer.as_dict(),
             created_by=actor if getattr(actor, "pk", None) else None,
         )
     return therapy
@@ -85,7 +95,23 @@ def collection_create(
     collected_by: str = "",
     actor: Any = None,
 ) -> Collection:
-    """Log a collection under a new DIN; a cell-source collection opens its batch."""
+    """Log a collection under a new DIN; a cell-source collection opens its batch.
+
+    A cell-source collection must lie in the protocol's harvest window, and no
+    collection lies in the future.
+    """
+    blockers = []
+    if collected_at > timezone.now() + dt.timedelta(minutes=5):
+        blockers.append(Blocker("future_time", "The collection time lies in the future."))
+    if kind in Collection.CELL_SOURCES:
+        closed = in_harvest_window(
+            PatientFacts.of(therapy.patient),
+            ProtocolRules.of(therapy.protocol),
+            timezone.localdate(collected_at),
+        )
+        blockers += [closed] if closed else []
+    if blockers:
+        raise DomainError(blockers)
     with transaction.atomic(), audit_context(actor=actor, reason="collection logged"):
         collection = Collection(
             din=identifiers.din_allocate(at=collected_at),

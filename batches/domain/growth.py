@@ -1,0 +1,159 @@
+"""Pure growth maths for a culture: population doublings, doubling time, readiness projection.
+
+No ORM, no request, no clock. Cell numbers may be ints, floats or Decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+Number = int | float | Decimal
+
+# Only the latest counts describe how the culture grows now: the lag phase
+# right after seeding grows slower and would stretch the projection.
+FIT_POINTS = 5
+# Below this slope (doublings per day) the culture is treated as not growing:
+# it would take longer than about 2,700 years to double once.
+MIN_GROWTH_PER_DAY = 1e-6
+
+NO_COUNTS = "no counts"
+ONE_COUNT = "only one count"
+NO_GROWTH = "no growth"
+
+
+class GrowthInputError(ValueError):
+    """A cell count, percentage or time that cannot be real."""
+
+
+def _positive(value: Number, what: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise GrowthInputError(f"The {what} must be a positive number of cells, not {value}.")
+    return number
+
+
+def _percentage(value: Number | None, what: str) -> None:
+    if value is not None and not 0 <= float(value) <= 100:
+        raise GrowthInputError(f"The {what} must be between 0 and 100%, not {value}.")
+
+
+def population_doublings(cells_in: Number, cells_out: Number) -> float:
+    """Population doublings of one passage: ``log2(cells_out / cells_in)``."""
+    seeded = _positive(cells_in, "seeded cell count")
+    harvested = _positive(cells_out, "harvested cell count")
+    return math.log2(harvested / seeded)
+
+
+def cumulative_population_doublings(passages: Sequence[tuple[Number, Number]]) -> float:
+    """Sum of the population doublings of ``(seeded, harvested)`` passages (0.0 for none)."""
+    return sum((population_doublings(seeded, harvested) for seeded, harvested in passages), 0.0)
+
+
+def doubling_time_hours(cells_in: Number, cells_out: Number, hours: Number) -> float | None:
+    """Hours per population doubling over ``hours`` of culture; ``None`` when the cells did not grow."""
+    if not float(hours) > 0:
+        raise GrowthInputError(f"The culture time must be more than 0 hours, not {hours}.")
+    doublings = population_doublings(cells_in, cells_out)
+    return float(hours) / doublings if doublings > 0 else None
+
+
+def validate_count(
+    viable_cells: Number,
+    viability_pct: Number | None = None,
+    confluence_pct: Number | None = None,
+) -> None:
+    """Refuse a cell count that cannot be real: no cells, or a percentage outside 0-100."""
+    _positive(viable_cells, "viable cell count")
+    _percentage(viability_pct, "viability")
+    _percentage(confluence_pct, "confluence")
+
+
+@dataclass(frozen=True)
+class CountPoint:
+    """Total expanded cells on culture day ``day`` (counts times the split ratios so far)."""
+
+    day: float
+    cells: float
+
+
+@dataclass(frozen=True)
+class Projection:
+    """When the culture reaches its target.
+
+    ``ready_day`` is the culture day of readiness (the latest count's day when
+    already reached) or ``None``, and then ``reason`` says why.
+    """
+
+    ready_day: float | None
+    doubling_time_days: float | None
+    reason: str = ""
+    reached: bool = False
+
+
+def _checked(counts: Sequence[CountPoint]) -> list[CountPoint]:
+    for point in counts:
+        if not math.isfinite(float(point.day)) or point.day < 0:
+            raise GrowthInputError(f"A culture day must be 0 or later, not {point.day}.")
+        _positive(point.cells, f"cell count on day {point.day}")
+    return sorted(counts, key=lambda point: point.day)
+
+
+def _slope(points: Sequence[CountPoint]) -> float | None:
+    """Least-squares slope of log2(cells) against day (doublings per day); ``None`` without a day spread."""
+    days = [float(p.day) for p in points]
+    logs = [math.log2(float(p.cells)) for p in points]
+    mean_day, mean_log = sum(days) / len(days), sum(logs) / len(logs)
+    spread = sum((d - mean_day) ** 2 for d in days)
+    if spread == 0:
+        return None
+    covariance = sum((d - mean_day) * (y - mean_log) for d, y in zip(days, logs, strict=True))
+    return covariance / spread
+
+
+def _doubling_time(points: Sequence[CountPoint]) -> float | None:
+    slope = _slope(points)
+    # An infinite slope only comes from days a rounding error apart: no usable rate.
+    if slope is None or not MIN_GROWTH_PER_DAY < slope < math.inf:
+        return None
+    return 1 / slope
+
+
+def project_ready_day(counts: Sequence[CountPoint], target_cells: Number) -> Projection:
+    """Project the culture day on which the total expanded cells reach ``target_cells``.
+
+    Counts are sorted by day; counts on the same day are all kept in the fit.
+    The growth rate is the least-squares slope of log2(cells) against day over
+    the latest ``FIT_POINTS`` counts, and the projection runs from the latest
+    count at that rate. A target already reached gives the latest count's day.
+    Never raises for flat or falling data (``None`` with a reason); raises
+    ``GrowthInputError`` for counts or days that cannot be real.
+    """
+    target = _positive(target_cells, "target cell count")
+    points = _checked(counts)
+    if not points:
+        return Projection(None, None, NO_COUNTS)
+    latest = points[-1]
+    doubling_time = _doubling_time(points[-FIT_POINTS:])
+    if float(latest.cells) >= target:
+        return Projection(float(latest.day), doubling_time, reached=True)
+    if len({p.day for p in points}) < 2:
+        return Projection(None, None, ONE_COUNT)
+    if doubling_time is None:
+        return Projection(None, None, NO_GROWTH)
+    to_go = math.log2(target / float(latest.cells)) * doubling_time
+    return Projection(float(latest.day) + to_go, doubling_time)
+
+
+def projected_ready_date(seeded_on: date, projection: Projection) -> date | None:
+    """Calendar date of readiness: the seeding date plus the ready day rounded up, or ``None``."""
+    if projection.ready_day is None:
+        return None
+    try:
+        return seeded_on + timedelta(days=math.ceil(projection.ready_day))
+    except OverflowError:
+        # A culture that barely grows projects past the calendar: no useful date.
+        return None

@@ -1,0 +1,29 @@
+"""The batches app's models: identity and lifecycle (core), lab records (culture)."""
+
+from batches.models.core import (
+    Batch,
+    Clinic,
+    Collection,
+    Dose,
+    IdentifierSequence,
+    Location,
+    Patient,
+    ProcessingProtocol,
+    Therapy,
+)
+from batches.models.culture import CultureStep, CustodyTransfer, Finding
+
+__all__ = [
+    "Batch",
+    "Clinic",
+    "Collection",
+    "CultureStep",
+    "CustodyTransfer",
+    "Dose",
+    "Finding",
+    "IdentifierSequence",
+    "Location",
+    "Patient",
+    "ProcessingProtocol",
+    "Therapy",
+]

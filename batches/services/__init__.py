@@ -1,0 +1,31 @@
+"""Every write of the batches app. Atomic, rule-checked, audited.
+
+* ``lifecycle``: clinics, patients, therapies, collections, status changes.
+* ``identity``: scan verification (chain of identity).
+* ``custody``: custody transfers (chain of custody).
+* ``culture``: culture steps and their amendments.
+"""
+
+from batches.services.culture import effective_steps, step_amend, step_record
+from batches.services.custody import custody_transfer
+from batches.services.identity import scan_verify
+from batches.services.lifecycle import (
+    batch_transition,
+    clinic_create,
+    collection_create,
+    patient_create,
+    therapy_create,
+)
+
+__all__ = [
+    "batch_transition",
+    "clinic_create",
+    "collection_create",
+    "custody_transfer",
+    "effective_steps",
+    "patient_create",
+    "scan_verify",
+    "step_amend",
+    "step_record",
+    "therapy_create",
+]

@@ -1,0 +1,235 @@
+"""Culture steps: receipt to formulation. Each drives the state machine; corrections are amendments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from batches import isbt128
+from batches.domain import Blocker, DomainError
+from batches.domain.lifecycle import BatchStatus
+from batches.domain.steps import (
+    STEP_RULES,
+    DoseLimits,
+    check_formulation,
+    check_performed_at,
+    check_serum,
+    check_step,
+    check_temperature,
+)
+from batches.models import Batch, Collection, CultureStep, Dose, Finding
+from batches.services.identity import scan_verify
+from batches.services.lifecycle import batch_transition
+from compliance.audit import audit_context
+
+# Values a step may carry, besides when/who/what-was-scanned.
+STEP_FIELDS = (
+    "temperature_c", "seal_intact", "medium_lot", "seeded_cells", "viable_cells", "viability_pct",
+    "confluence_pct", "doses", "cells_per_dose", "volume_ml_per_dose", "equipment", "notes",
+)  # fmt: skip
+# The step before which a step of each kind cannot have happened.
+_EARLIEST_AFTER = {
+    "seeding": "receipt",
+    "feeding": "seeding",
+    "passage": "seeding",
+    "cell_count": "seeding",
+    "harvest": "seeding",
+    "formulation": "harvest",
+}
+
+
+def step_record(
+    *,
+    batch: Batch,
+    kind: str,
+    actor: Any,
+    scanned_identifier: str,
+    performed_at: dt.datetime | None = None,
+    serum_din: str | None = None,
+    **values: Any,
+) -> CultureStep:
+    """Log a culture step on the batch the scan names, and move the batch on where the step does.
+
+    Refused (DomainError, nothing changed) in the wrong state, with missing
+    values, at a future time, with serum that is not this therapy's blood,
+    or with doses outside the protocol or over the patient's cells/kg cap.
+    Field values out of range raise ValidationError.
+    """
+    unknown = set(values) - set(STEP_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
+    scan_verify(batch=batch, scanned_identifier=scanned_identifier, action=f"{kind} step", actor=actor)
+    now = timezone.now()
+    performed_at = performed_at or now
+    with transaction.atomic(), audit_context(actor=actor, reason=f"{kind} step logged"):
+        locked = (
+            Batch.objects.select_for_update()
+            .select_related("collection", "therapy__protocol", "therapy__patient")
+            .get(pk=batch.pk)
+        )
+        serum, blockers = _resolve_serum(serum_din)
+        blockers += check_step(kind, BatchStatus(locked.status), values)
+        blockers += check_performed_at(performed_at, now, _earliest(locked, kind))
+        blockers += _kind_blockers(locked, kind, values, serum, serum_din)
+        if blockers:
+            raise DomainError(blockers)
+        step = CultureStep(
+            batch=locked, kind=kind, performed_at=performed_at, performed_by=actor,
+            scanned_identifier=scanned_identifier, serum_collection=serum,
+            passage_number=_next_passage(locked) if kind == "passage" else None, **values,
+        )  # fmt: skip
+        step.full_clean()
+        step.save()
+        _after_step(locked, step, actor)
+    batch.refresh_from_db()
+    return step
+
+
+def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> CultureStep:
+    """Correct a logged step: a new step with the new values that ``amends`` the original.
+
+    The original is never edited and stays visible (and in the audit trail).
+    A formulation is not amended: its doses exist; reject and re-formulate.
+    """
+    if not reason.strip():
+        raise DomainError([Blocker("reason_required", "A correction needs a reason.")])
+    unknown = set(values) - {*STEP_FIELDS, "performed_at"}
+    if unknown:
+        raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
+    with transaction.atomic(), audit_context(actor=actor, reason=reason):
+        original = CultureStep.objects.select_for_update().get(pk=step.pk)
+        blockers = []
+        if CultureStep.objects.filter(amends=original).exists():
+            blockers.append(
+                Blocker("already_amended", "This step was already corrected; correct the latest version.")
+            )
+        if original.kind == "formulation":
+            blockers.append(
+                Blocker("not_amendable", "A formulation cannot be corrected once its doses exist.")
+            )
+        if values.get("performed_at") and values["performed_at"] > timezone.now() + dt.timedelta(minutes=5):
+            blockers.append(Blocker("future_time", "The step time lies in the future."))
+        if blockers:
+            raise DomainError(blockers)
+        amendment = CultureStep.objects.get(pk=original.pk)
+        amendment.pk = amendment.id = None
+        amendment.performed_by = actor
+        amendment.amends = original
+        amendment.amendment_reason = reason
+        for name, value in values.items():
+            setattr(amendment, name, value)
+        amendment.full_clean()
+        amendment.save()
+    return amendment
+
+
+def effective_steps(batch: Batch) -> list[CultureStep]:
+    """The batch's steps as they stand after corrections, in time order."""
+    return list(batch.steps.filter(amended_by__isnull=True).order_by("performed_at", "id"))
+
+
+def _resolve_serum(serum_din: str | None) -> tuple[Collection | None, list[Blocker]]:
+    """The serum collection a DIN (with or without K) names, or why there is none."""
+    if not serum_din:
+        return None, []
+    try:
+        din = isbt128.validate(serum_din)
+    except ValueError as error:
+        return None, [Blocker("invalid_identifier", f"Serum collection: {error}")]
+    serum = Collection.objects.select_related("therapy").filter(din=din).first()
+    if serum is None:
+        return None, [Blocker("unknown_serum", f"No collection with DIN {din}.")]
+    return serum, []
+
+
+def _earliest(batch: Batch, kind: str) -> dt.datetime | None:
+    if kind == "receipt":
+        return batch.collection.collected_at
+    anchor = _EARLIEST_AFTER.get(kind)
+    step = batch.steps.filter(kind=anchor, amended_by__isnull=True).order_by("-performed_at").first()
+    return step.performed_at if step else None
+
+
+def _kind_blockers(
+    batch: Batch, kind: str, values: dict[str, Any], serum: Collection | None, serum_din: str | None
+) -> list[Blocker]:
+    protocol = batch.therapy.protocol
+    blockers: list[Blocker] = []
+    if kind == "seeding" and protocol.uses_autologous_serum and not serum_din:
+        blockers.append(
+            Blocker(
+                "missing_field", f"Protocol {protocol.code} uses autologous serum: give serum_collection."
+            )
+        )
+    if serum is not None:
+        blockers += check_serum(
+            serum_kind=serum.kind, serum_therapy=serum.therapy.coi, batch_therapy=batch.therapy.coi
+        )
+    if kind == "formulation" and values.get("doses") and values.get("cells_per_dose"):
+        harvest = (
+            batch.steps.filter(kind="harvest", amended_by__isnull=True).order_by("-performed_at").first()
+        )
+        blockers += check_formulation(
+            doses=int(values["doses"]),
+            cells_per_dose=int(values["cells_per_dose"]),
+            harvested_cells=harvest.viable_cells if harvest else None,
+            weight_kg=batch.therapy.patient.weight_kg,
+            limits=DoseLimits(
+                protocol.min_cells_per_dose, protocol.max_cells_per_dose, protocol.max_cells_per_kg,
+                protocol.doses_per_batch,
+            ),
+        )  # fmt: skip
+    return blockers
+
+
+def _next_passage(batch: Batch) -> int:
+    return batch.steps.filter(kind="passage", amended_by__isnull=True).count() + 1
+
+
+def _after_step(batch: Batch, step: CultureStep, actor: Any) -> None:
+    """Findings of intake, doses of formulation, and the status the step leads to."""
+    if step.kind == "receipt":
+        for kind, detail in _receipt_findings(batch, step):
+            Finding.objects.create(
+                batch=batch,
+                kind=kind,
+                detail=detail,
+                occurred_at=step.performed_at,
+                recorded_by=actor,
+                step=step,
+            )
+    if step.kind == "formulation":
+        Dose.objects.bulk_create(
+            Dose(batch=batch, number=n, cells=step.cells_per_dose, volume_ml=step.volume_ml_per_dose)
+            for n in range(1, step.doses + 1)
+        )
+    target = STEP_RULES[step.kind].moves_to
+    if target is not None:
+        batch_transition(
+            batch=batch, to=target, actor=actor, reason=f"{step.kind} step", at=step.performed_at
+        )
+
+
+def _receipt_findings(batch: Batch, step: CultureStep) -> list[tuple[str, str]]:
+    protocol = batch.therapy.protocol
+    found = []
+    excursion = check_temperature(
+        Decimal(step.temperature_c), protocol.transport_temp_min_c, protocol.transport_temp_max_c
+    )
+    if excursion:
+        found.append((Finding.Kind.TEMPERATURE_EXCURSION, f"At receipt: {excursion}"))
+    if not step.seal_intact:
+        found.append((Finding.Kind.SEAL_BROKEN, "At receipt: seal not intact."))
+    hours = (step.performed_at - batch.collection.collected_at).total_seconds() / 3600
+    if hours > protocol.max_hours_collection_to_receipt:
+        found.append(
+            (
+                Finding.Kind.LATE_RECEIPT,
+                f"Received {hours:.0f} h after collection; the protocol allows {protocol.max_hours_collection_to_receipt} h.",
+            )
+        )
+    return found

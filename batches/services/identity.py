@@ -1,0 +1,48 @@
+"""Chain of identity at the bench: every scan is validated and matched, failures are kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from batches import isbt128
+from batches.domain import Blocker, DomainError
+from batches.models import Batch, Finding
+from compliance.audit import audit_context
+
+
+def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: Any = None) -> None:
+    """Refuse an action unless the scan is this batch's DIN with its right check character.
+
+    A failure is recorded as an identity-mismatch finding *before* the refusal
+    is raised, in its own transaction, so the attempt stays visible to QA even
+    though the action itself changes nothing.
+    """
+    problem = _scan_problem(batch.din, scanned_identifier)
+    if problem is None:
+        return
+    with transaction.atomic(), audit_context(actor=actor, reason=f"identity check failed at {action}"):
+        Finding.objects.create(
+            batch=batch,
+            kind=Finding.Kind.IDENTITY_MISMATCH,
+            detail=f"{action}: {problem}",
+            occurred_at=timezone.now(),
+            recorded_by=actor if getattr(actor, "pk", None) else None,
+            scanned_identifier=scanned_identifier[:40],
+        )
+    raise DomainError([Blocker("identity_mismatch", problem)])
+
+
+def _scan_problem(expected_din: str, scanned: str) -> str | None:
+    text = (scanned or "").strip().upper().lstrip("=")
+    if len(text) != 14:
+        return f"Scan '{scanned}' must be the DIN with its check character (14 characters)."
+    try:
+        din = isbt128.validate(text)
+    except ValueError as error:
+        return str(error)
+    if din != expected_din:
+        return f"Scanned item {din} is not batch {expected_din}: wrong item."
+    return None
