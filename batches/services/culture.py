@@ -62,6 +62,7 @@ def step_record(
     unknown = set(values) - set(STEP_FIELDS)
     if unknown:
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
+    values = _decimals(values)
     scan_verify(batch=batch, scanned_identifier=scanned_identifier, action=f"{kind} step", actor=actor)
     now = timezone.now()
     performed_at = performed_at or now
@@ -100,6 +101,7 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
     unknown = set(values) - {*STEP_FIELDS, "performed_at"}
     if unknown:
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
+    values = _decimals(values)
     with transaction.atomic(), audit_context(actor=actor, reason=reason):
         original = CultureStep.objects.select_for_update().get(pk=step.pk)
         blockers = []
@@ -130,6 +132,13 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
 def effective_steps(batch: Batch) -> list[CultureStep]:
     """The batch's steps as they stand after corrections, in time order."""
     return list(batch.steps.filter(amended_by__isnull=True).order_by("performed_at", "id"))
+
+
+def _decimals(values: dict[str, Any]) -> dict[str, Any]:
+    """Floats as typed (92.4, not 92.400000000000006): decimal columns keep what the person entered."""
+    return {
+        name: Decimal(str(value)) if isinstance(value, float) else value for name, value in values.items()
+    }
 
 
 def _resolve_serum(serum_din: str | None) -> tuple[Collection | None, list[Blocker]]:
