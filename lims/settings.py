@@ -183,13 +183,15 @@ else:
     # A broker that needs no server: kombu's filesystem transport under var/.
     _queue = VAR_DIR / "celery" / "queue"
     _processed = VAR_DIR / "celery" / "processed"
-    for _dir in (_queue, _processed):
+    _control = VAR_DIR / "celery" / "control"
+    for _dir in (_queue, _processed, _control):
         _dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(_processed),
+        "control_folder": str(_control),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True

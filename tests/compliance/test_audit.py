@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def entries_for(obj) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(table_name=obj._meta.db_table, object_pk=str(obj.pk)).order_by("seq"))
+    return list(
+        AuditEntry.objects.filter(table_name=obj._meta.db_table, object_pk=str(obj.pk)).order_by("seq")
+    )
 
 
 def test_service_change_records_actor_reason_and_old_and_new_values(technician):
@@ -120,7 +122,11 @@ def test_role_membership_changes_are_recorded(technician):
 )
 def test_audit_entries_cannot_be_changed_or_deleted_even_with_raw_sql(sql):
     ClinicFactory()
-    with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(ProgrammingError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(sql)
 
 
@@ -161,7 +167,10 @@ def test_verify_audit_chain_passes_on_an_intact_trail(capsys):
 def test_verify_audit_chain_names_the_edited_entry():
     clinics = [ClinicFactory(code=f"C{n}") for n in range(3)]
     target = entries_for(clinics[1])[0]
-    _tamper("UPDATE compliance_auditentry SET after = after || '{\"name\": \"forged\"}' WHERE seq = %s", [target.seq])
+    _tamper(
+        'UPDATE compliance_auditentry SET after = after || \'{"name": "forged"}\' WHERE seq = %s',
+        [target.seq],
+    )
 
     with pytest.raises(CommandError, match=rf"entry #{target.seq} \(batches_clinic {clinics[1].pk}\)"):
         call_command("verify_audit_chain")
@@ -205,6 +214,8 @@ def test_every_regulated_model_is_audited_and_undeletable():
     }  # fmt: skip
     assert expected <= labels
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT event_object_table FROM information_schema.triggers WHERE trigger_name = 'lims_no_delete'")
+        cursor.execute(
+            "SELECT DISTINCT event_object_table FROM information_schema.triggers WHERE trigger_name = 'lims_no_delete'"
+        )
         protected = {row[0] for row in cursor.fetchall()}
     assert {Batch._meta.db_table, Clinic._meta.db_table} <= protected
