@@ -17,6 +17,10 @@ class User(AbstractUser):
     """
 
     full_name = models.CharField(max_length=200)
+    signing_failures = models.PositiveSmallIntegerField(
+        default=0, help_text="Wrong passwords in a row at signing; five lock signing."
+    )
+    signing_locked_until = models.DateTimeField(null=True, blank=True)
     clinic = models.ForeignKey(
         "batches.Clinic",
         null=True,

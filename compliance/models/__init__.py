@@ -1,0 +1,29 @@
+"""Compliance models: people and the audit trail (core), GMP records (records)."""
+
+from compliance.models.core import AuditChainHead, AuditEntry, User
+from compliance.models.records import (
+    ApiToken,
+    ChecklistItem,
+    ChecklistTemplate,
+    Deviation,
+    Infusion,
+    InfusionObservation,
+    QcResult,
+    ReleaseDecision,
+    Signature,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditChainHead",
+    "AuditEntry",
+    "ChecklistItem",
+    "ChecklistTemplate",
+    "Deviation",
+    "Infusion",
+    "InfusionObservation",
+    "QcResult",
+    "ReleaseDecision",
+    "Signature",
+    "User",
+]
