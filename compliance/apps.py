@@ -7,8 +7,9 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from compliance import audit, roles
+        from compliance import audit, checklists, roles
 
         audit.connect_signals()
         post_migrate.connect(audit.install_triggers_after_migrate, sender=self)
         post_migrate.connect(roles.ensure_role_groups_after_migrate, sender=self)
+        post_migrate.connect(checklists.ensure_reference_checklist_after_migrate, sender=self)

@@ -32,6 +32,7 @@ from batches.domain.lifecycle import (
     BatchStatus,
     Blocker,
     DomainError,
+    NotPermitted,
     check_transition,
     quarantine_exit,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "DomainError",
     "Eligibility",
     "GrowthInputError",
+    "NotPermitted",
     "PatientFacts",
     "Projection",
     "ProtocolRules",

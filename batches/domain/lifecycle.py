@@ -26,6 +26,15 @@ class DomainError(Exception):
         super().__init__("; ".join(b.detail for b in blockers))
 
 
+class NotPermitted(Exception):
+    """The person may not do this at all (role, segregation of duties): HTTP 403, nothing changed."""
+
+    def __init__(self, detail: str, code: str = "not_permitted") -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
 class BatchStatus(StrEnum):
     AWAITING_RECEIPT = "awaiting_receipt"
     RECEIVED = "received"

@@ -1,0 +1,130 @@
+"""Reads of compliance state shared by services, pages and endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from batches.domain import Blocker
+from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_infusion_window
+from batches.models import Batch, Dose
+from compliance.domain import readiness as rd
+from compliance.domain.qc import needs_formulation
+from compliance.models import ChecklistTemplate, Deviation, Infusion, QcResult, ReleaseDecision
+from compliance.records import release_content
+from compliance.services.signatures import signature_is_valid
+
+BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
+
+
+@dataclass(frozen=True)
+class QcStatus:
+    latest: dict[str, QcResult]  # test -> its latest result (a retest replaces the result it retests)
+    pending: tuple[str, ...]
+    failed: tuple[str, ...]
+
+    @property
+    def complete_and_within_spec(self) -> bool:
+        return not self.pending and not self.failed
+
+
+def qc_status(batch: Batch) -> QcStatus:
+    """Required tests without a result, and latest results out of specification (one query)."""
+    required = [spec["test"] for spec in batch.therapy.protocol.qc_specifications]
+    latest: dict[str, QcResult] = {}
+    for result in QcResult.objects.filter(batch=batch).order_by("tested_at", "id"):
+        latest[result.test] = result
+    pending = tuple(test for test in required if test not in latest)
+    failed = tuple(test for test in required if test in latest and not latest[test].within_spec)
+    return QcStatus(latest, pending, failed)
+
+
+def blocking_deviations(batch: Batch) -> list[Deviation]:
+    """Open major or critical deviations, and open minor ones without a signed impact assessment."""
+    open_ = Deviation.objects.filter(batch=batch, status=Deviation.Status.OPEN)
+    return [d for d in open_ if d.severity in BLOCKING_SEVERITIES or d.assessment_signature_id is None]
+
+
+def checklist_template(batch: Batch) -> ChecklistTemplate:
+    """The checklist version in force when the batch was created (a batch keeps it for good)."""
+    return (
+        ChecklistTemplate.objects.filter(effective_from__lte=batch.created_at)
+        .order_by("-effective_from", "-version")
+        .prefetch_related("items")
+        .first()
+    ) or ChecklistTemplate.objects.order_by("effective_from").prefetch_related("items").first()  # type: ignore[return-value]
+
+
+def release_signature_valid(batch: Batch) -> bool | None:
+    """None if never released; else whether the release signature still matches the record."""
+    decision = (
+        ReleaseDecision.objects.filter(batch=batch, decision=ReleaseDecision.Decision.RELEASE)
+        .select_related("signature")
+        .order_by("-decided_at")
+        .first()
+    )
+    if decision is None:
+        return None
+    return signature_is_valid(decision.signature, release_content(batch, decision.decision))
+
+
+def patient_blockers(batch: Batch, at: dt.datetime) -> list[Blocker]:
+    """Exclusions and the infusion window for this batch's patient at ``at``."""
+    patient, protocol = PatientFacts.of(batch.therapy.patient), ProtocolRules.of(batch.therapy.protocol)
+    on = timezone.localdate(at)
+    exclusions = [
+        b
+        for b in eligibility(patient, protocol, on).blockers
+        if b.code not in ("outside_window", "invalid_date")
+    ]
+    window = in_infusion_window(patient, protocol, on)
+    return [*(Blocker("patient_ineligible", b.detail) for b in exclusions), *([window] if window else [])]
+
+
+def batch_state(batch: Batch, at: dt.datetime, *, ignore_infusion: Infusion | None = None) -> rd.BatchState:
+    """Gather what readiness needs, in a fixed number of queries whatever the history length."""
+    qc = qc_status(batch)
+    active = {
+        i.dose_id: i
+        for i in Infusion.objects.filter(dose__batch=batch, status__in=Infusion.ACTIVE)
+        if ignore_infusion is None or i.pk != ignore_infusion.pk
+    }
+    doses = tuple(
+        rd.DoseState(f"{batch.din}-{dose.number}", dose.status, dose.expires_at,
+                     str(active[dose.pk].pk) if dose.pk in active else None,
+                     active[dose.pk].status if dose.pk in active else None)
+        for dose in Dose.objects.filter(batch=batch).order_by("number")
+    )  # fmt: skip
+    return rd.BatchState(
+        din=batch.din,
+        status=batch.status,
+        release_signature_valid=release_signature_valid(batch),
+        qc_pending=qc.pending,
+        qc_failed=qc.failed,
+        open_deviations=tuple(
+            f"{d.get_severity_display()} deviation open: {d.description}" for d in blocking_deviations(batch)
+        ),
+        patient_blockers=tuple(patient_blockers(batch, at)),
+        doses=doses,
+    )
+
+
+def batch_readiness(batch: Batch, at: dt.datetime | None = None) -> rd.Readiness:
+    """The one readiness answer for ``batch`` at ``at`` (default now)."""
+    at = at or timezone.now()
+    return rd.readiness(batch_state(batch, at), at)
+
+
+__all__ = [
+    "QcStatus",
+    "batch_readiness",
+    "batch_state",
+    "blocking_deviations",
+    "checklist_template",
+    "needs_formulation",
+    "patient_blockers",
+    "qc_status",
+    "release_signature_valid",
+]

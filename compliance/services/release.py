@@ -1,0 +1,110 @@
+"""QA release or rejection of a batch, with an approval signature bound to the whole record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from batches.domain import BatchStatus, Blocker, DomainError, NotPermitted
+from batches.models import Batch, CultureStep, Dose
+from batches.services import batch_transition
+from compliance.audit import audit_context
+from compliance.models import QcResult, ReleaseDecision, User
+from compliance.records import release_content
+from compliance.roles import Role
+from compliance.selectors import blocking_deviations, qc_status
+from compliance.services.checklists import checklist_status
+from compliance.services.common import require_role
+from compliance.services.signatures import signature_create, signer_authenticate
+
+
+def release_blockers(batch: Batch) -> list[Blocker]:
+    """Every reason the batch cannot be released now."""
+    blockers = []
+    if batch.status != BatchStatus.PENDING_RELEASE:
+        blockers.append(
+            Blocker(
+                "wrong_state",
+                f"Only a batch pending release can be released; this one is {batch.get_status_display().lower()}.",
+            )
+        )
+    checklist = checklist_status(batch)
+    for entry in checklist.items:
+        if not entry.complete:
+            detail = (
+                entry.evidence.detail
+                if entry.evidence and not entry.evidence.ok
+                else "signatures missing or no longer valid"
+            )
+            blockers.append(Blocker("checklist_incomplete", f"Checklist item '{entry.item.code}': {detail}"))
+    qc = qc_status(batch)
+    blockers += [Blocker("qc_pending", f"{test} result missing") for test in qc.pending]
+    blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in qc.failed]
+    blockers += [
+        Blocker("deviation_open", f"{d.get_severity_display()} deviation open: {d.description}")
+        for d in blocking_deviations(batch)
+    ]
+    open_findings = batch.findings.filter(assessed_at__isnull=True).count()
+    if open_findings:
+        blockers.append(
+            Blocker("finding_open", f"{open_findings} custody or identity finding(s) not assessed by QA.")
+        )
+    return blockers
+
+
+def _check_segregation(batch: Batch, actor: User) -> None:
+    if (
+        CultureStep.objects.filter(batch=batch, performed_by=actor).exists()
+        or QcResult.objects.filter(batch=batch, tested_by=actor).exists()
+    ):
+        raise NotPermitted(
+            "Segregation of duties: the QA releaser performed processing or QC steps on this batch.",
+            code="segregation",
+        )
+
+
+def batch_release(
+    *,
+    batch: Batch,
+    actor: User,
+    password: str,
+    decision: str,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> ReleaseDecision:
+    """QA releases (every dose gets its expiry) or rejects the batch, signing with meaning 'approved'.
+
+    Release is refused with every blocker unless the checklist is complete
+    with valid signatures, QC is complete and within specification, no
+    deviation blocks, and every finding is assessed.
+    """
+    require_role(actor, Role.QA, action="release or reject batches")
+    _check_segregation(batch, actor)
+    if decision not in ReleaseDecision.Decision.values:
+        raise DomainError([Blocker("invalid_decision", "The decision is 'release' or 'reject'.")])
+    if decision == "reject" and not reason.strip():
+        raise DomainError([Blocker("reason_required", "A rejection needs a reason.")])
+    batch.refresh_from_db()
+    blockers = release_blockers(batch) if decision == "release" else []
+    if blockers:
+        raise DomainError(blockers)
+    signer_authenticate(user=actor, password=password)
+    now = now or timezone.now()
+    with transaction.atomic(), audit_context(actor=actor, reason=f"batch {decision}: {reason}".strip(": ")):
+        locked = Batch.objects.select_for_update().select_related("therapy__protocol").get(pk=batch.pk)
+        signature = signature_create(
+            signer=actor, meaning="approved", record_type="batch_release", record_id=locked.din,
+            content=release_content(locked, decision), comment=reason, now=now,
+        )  # fmt: skip
+        target = BatchStatus.RELEASED if decision == "release" else BatchStatus.REJECTED
+        batch_transition(batch=locked, to=target, actor=actor, reason=reason or f"QA {decision}", at=now)
+        if decision == "release":
+            expires = now + dt.timedelta(hours=locked.therapy.protocol.shelf_life_hours)
+            Dose.objects.filter(batch=locked).update(status=Dose.Status.AVAILABLE, expires_at=expires)
+        else:
+            Dose.objects.filter(batch=locked).update(status=Dose.Status.UNAVAILABLE)
+        return ReleaseDecision.objects.create(
+            batch=locked, decision=decision, reason=reason, signature=signature, decided_at=now
+        )

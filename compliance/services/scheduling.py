@@ -1,0 +1,219 @@
+"""Infusions: scheduled only when the dose is ready, administered only into its own patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from batches import isbt128
+from batches.domain import BatchStatus, Blocker, DomainError
+from batches.models import Dose, Finding
+from batches.services import batch_transition
+from compliance.audit import audit_context
+from compliance.models import Infusion, InfusionObservation, User
+from compliance.selectors import batch_readiness
+
+ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
+
+
+def infusion_schedule(
+    *,
+    dose: Dose,
+    scheduled_for: dt.datetime,
+    route: str,
+    actor: Any = None,
+    rescheduled_from: Infusion | None = None,
+) -> Infusion:
+    """Schedule the dose for ``scheduled_for`` if readiness at that time says yes.
+
+    The dose row is locked, and a partial unique index allows one active
+    infusion per dose, so of concurrent requests exactly one succeeds; the
+    others get ``already_scheduled``.
+    """
+    with transaction.atomic(), audit_context(actor=actor, reason="infusion scheduled"):
+        locked = (
+            Dose.objects.select_for_update()
+            .select_related("batch__therapy__protocol", "batch__therapy__patient")
+            .get(pk=dose.pk)
+        )
+        batch = locked.batch
+        answer = batch_readiness(batch, scheduled_for).for_dose(locked.dose_id)
+        blockers = list(answer.blockers) if answer else [Blocker("unknown_dose", "No such dose.")]
+        if route != batch.therapy.protocol.route:
+            blockers.append(
+                Blocker(
+                    "wrong_route",
+                    f"Protocol {batch.therapy.protocol.code} is given {batch.therapy.protocol.get_route_display().lower()}, not '{route}'.",
+                )
+            )
+        if scheduled_for < timezone.now() - dt.timedelta(minutes=5):
+            blockers.append(Blocker("past_time", "An infusion is scheduled in the future."))
+        if blockers:
+            raise DomainError(blockers)
+        try:
+            with transaction.atomic():
+                return Infusion.objects.create(
+                    dose=locked, scheduled_for=scheduled_for, route=route, rescheduled_from=rescheduled_from,
+                    created_by=actor if getattr(actor, "pk", None) else None,
+                )  # fmt: skip
+        except IntegrityError as error:  # the index speaks even if a lock was bypassed
+            raise DomainError([ALREADY_SCHEDULED]) from error
+
+
+def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> Infusion:
+    """Cancel a scheduled infusion, with a reason; the dose becomes schedulable again."""
+    if not reason.strip():
+        raise DomainError([Blocker("reason_required", "A cancellation needs a reason.")])
+    with transaction.atomic(), audit_context(actor=actor, reason=f"infusion cancelled: {reason}"):
+        locked = Infusion.objects.select_for_update().get(pk=infusion.pk)
+        if locked.status != Infusion.Status.SCHEDULED:
+            raise DomainError(
+                [
+                    Blocker(
+                        "wrong_state",
+                        f"The infusion is {locked.status}; only a scheduled one can be cancelled.",
+                    )
+                ]
+            )
+        locked.status, locked.cancelled_at, locked.cancel_reason = (
+            Infusion.Status.CANCELLED,
+            timezone.now(),
+            reason,
+        )
+        locked.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    return locked
+
+
+def infusion_reschedule(
+    *, infusion: Infusion, scheduled_for: dt.datetime, reason: str, actor: Any = None
+) -> Infusion:
+    """Cancel and schedule anew in one transaction: both or neither."""
+    with transaction.atomic():
+        old = infusion_cancel(infusion=infusion, reason=f"rescheduled: {reason}", actor=actor)
+        return infusion_schedule(
+            dose=old.dose, scheduled_for=scheduled_for, route=old.route, actor=actor, rescheduled_from=old
+        )
+
+
+def infusion_administer(
+    *,
+    infusion: Infusion,
+    actor: User,
+    scanned_identifier: str,
+    administered_at: dt.datetime | None = None,
+    patient_code: str | None = None,
+) -> Infusion:
+    """Record the infusion at the bedside after the dose label scan matches dose and patient.
+
+    A mismatch is refused and kept as an identity finding. When every dose
+    of the batch is given, the batch becomes ``infused``.
+    """
+    administered_at = administered_at or timezone.now()
+    dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
+    _verify_bedside_scan(dose, scanned_identifier, patient_code, actor)
+    with transaction.atomic(), audit_context(actor=actor, reason="infusion administered"):
+        locked = Infusion.objects.select_for_update().get(pk=infusion.pk)
+        blockers = []
+        if locked.status != Infusion.Status.SCHEDULED:
+            blockers.append(Blocker("wrong_state", f"The infusion is {locked.status}."))
+        if administered_at > timezone.now() + dt.timedelta(minutes=5):
+            blockers.append(Blocker("future_time", "The administration time lies in the future."))
+        answer = batch_readiness(dose.batch, administered_at)
+        dose_answer = answer.for_dose(dose.dose_id)
+        blockers += [
+            b for b in (dose_answer.blockers if dose_answer else ()) if b.code != "already_scheduled"
+        ]
+        if blockers:
+            raise DomainError(blockers)
+        locked.status, locked.administered_at, locked.administered_by = (
+            Infusion.Status.ADMINISTERED,
+            administered_at,
+            actor,
+        )
+        locked.scanned_identifier = scanned_identifier
+        locked.save(update_fields=["status", "administered_at", "administered_by", "scanned_identifier"])
+        Dose.objects.filter(pk=dose.pk).update(status=Dose.Status.INFUSED)
+        if (
+            not Dose.objects.filter(batch=dose.batch)
+            .exclude(status__in=[Dose.Status.INFUSED, Dose.Status.UNAVAILABLE])
+            .exists()
+        ):
+            batch_transition(
+                batch=dose.batch,
+                to=BatchStatus.INFUSED,
+                actor=actor,
+                reason="every dose infused",
+                at=administered_at,
+            )
+    return locked
+
+
+def _verify_bedside_scan(dose: Dose, scanned: str, patient_code: str | None, actor: User) -> None:
+    problem = _dose_scan_problem(dose, scanned)
+    patient = dose.batch.therapy.patient
+    if problem is None and patient_code is not None and patient_code.strip() != patient.code:
+        problem = f"Patient '{patient_code}' is not the patient of dose {dose.dose_id}: autologous only."
+    if problem is None:
+        return
+    with transaction.atomic(), audit_context(actor=actor, reason="identity check failed at bedside"):
+        Finding.objects.create(
+            batch=dose.batch, kind=Finding.Kind.IDENTITY_MISMATCH, detail=f"Bedside: {problem}",
+            occurred_at=timezone.now(), recorded_by=actor, scanned_identifier=scanned[:40],
+        )  # fmt: skip
+    raise DomainError([Blocker("identity_mismatch", problem)])
+
+
+def _dose_scan_problem(dose: Dose, scanned: str) -> str | None:
+    """A dose label reads DIN + K, then '-' and the dose number."""
+    text = (scanned or "").strip().upper()
+    din_part, _, number = text.partition("-")
+    if len(din_part) != 14 or not number.isdigit():
+        return f"Scan '{scanned}' is not a dose label (DIN with check character, '-', dose number)."
+    try:
+        din = isbt128.validate(din_part)
+    except ValueError as error:
+        return str(error)
+    if (din, int(number)) != (dose.batch.din, dose.number):
+        return f"Scanned dose {din}-{number} is not dose {dose.dose_id}: wrong item."
+    return None
+
+
+def observation_record(
+    *,
+    infusion: Infusion,
+    kind: str,
+    observed_at: dt.datetime,
+    description: str,
+    actor: User,
+    severity: str = "",
+) -> InfusionObservation:
+    """Record an adverse event or a follow-up after an administered infusion."""
+    blockers = []
+    if infusion.status != Infusion.Status.ADMINISTERED:
+        blockers.append(Blocker("wrong_state", "Observations follow an administered infusion."))
+    if kind not in InfusionObservation.Kind.values:
+        blockers.append(
+            Blocker("invalid_kind", f"Kind must be one of: {', '.join(InfusionObservation.Kind.values)}.")
+        )
+    if not description.strip():
+        blockers.append(Blocker("description_required", "Describe the observation."))
+    if blockers:
+        raise DomainError(blockers)
+    with transaction.atomic(), audit_context(actor=actor, reason=f"post-infusion {kind}"):
+        return InfusionObservation.objects.create(
+            infusion=infusion, kind=kind, observed_at=observed_at, description=description, severity=severity,
+            recorded_by=actor,
+        )  # fmt: skip
+
+
+__all__ = [
+    "Batch",
+    "infusion_administer",
+    "infusion_cancel",
+    "infusion_reschedule",
+    "infusion_schedule",
+    "observation_record",
+]

@@ -1,0 +1,92 @@
+"""Electronic signatures: password re-entered at every signing, lockout, content binding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.audit import audit_context
+from compliance.domain.signatures import canonical, content_hash
+from compliance.models import Signature, User
+
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+
+
+class SignatureRefused(Exception):
+    """The signer could not be authenticated (wrong password, or signing locked): HTTP 403."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = None) -> None:
+    """Check the re-entered password; five failures in a row lock signing for 15 minutes.
+
+    Runs in its own transaction before the signed action, so every failure
+    stays recorded (in the user row's audit entries) even though the action
+    is refused. Attempts while locked count as failures too.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        refusal = None
+        if locked.signing_locked_until and locked.signing_locked_until > now:
+            refusal = SignatureRefused(
+                "signing_locked",
+                f"Signing is locked after {MAX_FAILURES} wrong passwords until "
+                f"{timezone.localtime(locked.signing_locked_until):%H:%M}.",
+            )
+        elif not (locked.is_active and locked.check_password(password)):
+            refusal = SignatureRefused("wrong_password", "The password is not correct; nothing was signed.")
+        _record_attempt(locked, refusal, now)
+    if refusal is not None:
+        raise refusal
+
+
+def _record_attempt(user: User, refusal: SignatureRefused | None, now: dt.datetime) -> None:
+    if refusal is None:
+        if user.signing_failures:
+            User.objects.filter(pk=user.pk).update(signing_failures=0)
+        return
+    failures = user.signing_failures + 1
+    with audit_context(actor=user, reason=f"signature refused ({refusal.code}, {failures} in a row)"):
+        if failures >= MAX_FAILURES:
+            User.objects.filter(pk=user.pk).update(signing_failures=0, signing_locked_until=now + LOCKOUT)
+        else:
+            User.objects.filter(pk=user.pk).update(signing_failures=failures)
+
+
+def signature_create(
+    *,
+    signer: User,
+    meaning: str,
+    record_type: str,
+    record_id: str,
+    content: Any,
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Signature:
+    """Store a signature bound to ``content``. The caller has authenticated the signer."""
+    return Signature.objects.create(
+        signer=signer,
+        printed_name=signer.full_name or signer.get_username(),
+        signed_at=now or timezone.now(),
+        meaning=meaning,
+        record_type=record_type,
+        record_id=record_id,
+        content_hash=content_hash(content),
+        content=json.loads(canonical(content)),
+        comment=comment,
+    )
+
+
+def signature_is_valid(signature: Signature, current_content: Any) -> bool:
+    """A signature holds while the record still has the content it was signed on."""
+    return signature.content_hash == content_hash(current_content)
