@@ -29,62 +29,77 @@ CREATE OR REPLACE FUNCTION lims_audit_hash(
 $$;
 """
 
+# Statement-level: the chain head is locked and written once per statement,
+# whatever the number of rows (a row-level trigger rewrote it per row, which
+# made one large UPDATE quadratic). Rows are chained in primary-key order.
 RECORD_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION lims_audit_record() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION lims_audit_masked(j jsonb, mask_cols text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN j IS NULL OR cardinality(mask_cols) = 0 THEN j ELSE (
+        SELECT jsonb_object_agg(key, CASE WHEN key = ANY(mask_cols)
+                                     THEN '"(changed; value not recorded)"'::jsonb ELSE value END)
+          FROM jsonb_each(j)) END
+$$;
+
+CREATE OR REPLACE FUNCTION lims_audit_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     skip_cols text[] := string_to_array(coalesce(TG_ARGV[0], ''), ',');
     mask_cols text[] := string_to_array(coalesce(TG_ARGV[1], ''), ',');
-    old_row jsonb;
-    new_row jsonb;
+    ctx jsonb := nullif(current_setting('lims.audit_context', true), '')::jsonb;
+    actor bigint := (ctx ->> 'actor_id')::bigint;
+    actor_name text := coalesce(ctx ->> 'actor_name', '');
+    request_id text := coalesce(ctx ->> 'request_id', '');
+    reason text := coalesce(ctx ->> 'reason', '');
+    -- Each event has its own transition tables, so the query is chosen per event.
+    changes text := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT n.id::text AS pk, NULL::jsonb AS old_row, to_jsonb(n) AS new_row FROM lims_new n ORDER BY n.id'
+        WHEN 'UPDATE' THEN 'SELECT n.id::text AS pk, to_jsonb(o) AS old_row, to_jsonb(n) AS new_row
+                            FROM lims_old o JOIN lims_new n ON n.id = o.id ORDER BY n.id'
+        ELSE 'SELECT o.id::text AS pk, to_jsonb(o) AS old_row, NULL::jsonb AS new_row FROM lims_old o ORDER BY o.id'
+    END;
+    change record;
     before_v jsonb;
     after_v jsonb;
-    ctx jsonb := nullif(current_setting('lims.audit_context', true), '')::jsonb;
-    head compliance_auditchainhead%ROWTYPE;
-    ts timestamptz := clock_timestamp();
+    ts timestamptz;
+    locked boolean := false;
+    head_seq bigint;
+    head_hash text;
     entry_hash text;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD) - skip_cols; END IF;
-    IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW) - skip_cols; END IF;
-    IF TG_OP = 'UPDATE' THEN
-        SELECT jsonb_object_agg(o.key, o.value) INTO before_v
-          FROM jsonb_each(old_row) o WHERE new_row -> o.key IS DISTINCT FROM o.value;
-        IF before_v IS NULL THEN
-            RETURN NULL;  -- nothing that matters changed
+    FOR change IN EXECUTE changes LOOP
+        before_v := change.old_row - skip_cols;
+        after_v := change.new_row - skip_cols;
+        IF TG_OP = 'UPDATE' THEN
+            SELECT jsonb_object_agg(o.key, o.value) INTO before_v
+              FROM jsonb_each(change.old_row - skip_cols) o WHERE change.new_row -> o.key IS DISTINCT FROM o.value;
+            CONTINUE WHEN before_v IS NULL;  -- nothing that matters changed
+            SELECT jsonb_object_agg(n.key, n.value) INTO after_v
+              FROM jsonb_each(change.new_row - skip_cols) n WHERE change.old_row -> n.key IS DISTINCT FROM n.value;
         END IF;
-        SELECT jsonb_object_agg(n.key, n.value) INTO after_v
-          FROM jsonb_each(new_row) n WHERE old_row -> n.key IS DISTINCT FROM n.value;
-    ELSE
-        before_v := old_row;
-        after_v := new_row;
+        IF NOT locked THEN
+            -- The chain head serialises audited writes: the chain order is the commit order.
+            INSERT INTO compliance_auditchainhead (id, last_seq, last_hash)
+                VALUES (1, 0, repeat('0', 64)) ON CONFLICT (id) DO NOTHING;
+            SELECT h.last_seq, h.last_hash INTO head_seq, head_hash
+              FROM compliance_auditchainhead h WHERE h.id = 1 FOR UPDATE;
+            locked := true;
+        END IF;
+        before_v := lims_audit_masked(before_v, mask_cols);
+        after_v := lims_audit_masked(after_v, mask_cols);
+        head_seq := head_seq + 1;
+        ts := clock_timestamp();
+        entry_hash := lims_audit_hash(head_hash, head_seq, ts, TG_TABLE_NAME, change.pk, TG_OP, before_v, after_v,
+                                      actor, actor_name, request_id, reason, ctx);
+        INSERT INTO compliance_auditentry (
+            seq, occurred_at, table_name, object_pk, action, before, after, actor_id, actor_name,
+            request_id, reason, context, prev_hash, hash)
+        VALUES (head_seq, ts, TG_TABLE_NAME, change.pk, TG_OP, before_v, after_v, actor, actor_name,
+                request_id, reason, ctx, head_hash, entry_hash);
+        head_hash := entry_hash;
+    END LOOP;
+    IF locked THEN
+        UPDATE compliance_auditchainhead SET last_seq = head_seq, last_hash = head_hash WHERE id = 1;
     END IF;
-    IF cardinality(mask_cols) > 0 THEN
-        SELECT jsonb_object_agg(key, CASE WHEN key = ANY(mask_cols) THEN '"(changed; value not recorded)"'::jsonb ELSE value END)
-          INTO before_v FROM jsonb_each(before_v);
-        SELECT jsonb_object_agg(key, CASE WHEN key = ANY(mask_cols) THEN '"(changed; value not recorded)"'::jsonb ELSE value END)
-          INTO after_v FROM jsonb_each(after_v);
-    END IF;
-
-    -- The chain head serialises audited writes: seq and prev_hash are taken
-    -- under its row lock, so the chain order is the commit order.
-    SELECT * INTO head FROM compliance_auditchainhead WHERE id = 1 FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO compliance_auditchainhead (id, last_seq, last_hash)
-            VALUES (1, 0, repeat('0', 64)) ON CONFLICT (id) DO NOTHING;
-        SELECT * INTO head FROM compliance_auditchainhead WHERE id = 1 FOR UPDATE;
-    END IF;
-
-    entry_hash := lims_audit_hash(
-        head.last_hash, head.last_seq + 1, ts, TG_TABLE_NAME, coalesce(new_row, old_row) ->> 'id', TG_OP,
-        before_v, after_v, (ctx ->> 'actor_id')::bigint, coalesce(ctx ->> 'actor_name', ''),
-        coalesce(ctx ->> 'request_id', ''), coalesce(ctx ->> 'reason', ''), ctx);
-    INSERT INTO compliance_auditentry (
-        seq, occurred_at, table_name, object_pk, action, before, after, actor_id, actor_name,
-        request_id, reason, context, prev_hash, hash)
-    VALUES (
-        head.last_seq + 1, ts, TG_TABLE_NAME, coalesce(new_row, old_row) ->> 'id', TG_OP, before_v, after_v,
-        (ctx ->> 'actor_id')::bigint, coalesce(ctx ->> 'actor_name', ''), coalesce(ctx ->> 'request_id', ''),
-        coalesce(ctx ->> 'reason', ''), ctx, head.last_hash, entry_hash);
-    UPDATE compliance_auditchainhead SET last_seq = head.last_seq + 1, last_hash = entry_hash WHERE id = 1;
     RETURN NULL;
 END
 $$;
@@ -111,14 +126,20 @@ CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON complianc
 def _table_triggers(spec: AuditSpec) -> str:
     table = spec.model._meta.db_table
     args = f"'{','.join(spec.skip)}', '{','.join(spec.mask)}'"
-    if spec.deletable:
-        return f"""
-CREATE OR REPLACE TRIGGER lims_audit AFTER INSERT OR UPDATE OR DELETE ON "{table}"
-    FOR EACH ROW EXECUTE FUNCTION lims_audit_record({args});
+    audit = "FOR EACH STATEMENT EXECUTE FUNCTION lims_audit_statement"
+    sql = f"""
+DROP TRIGGER IF EXISTS lims_audit ON "{table}";
+CREATE OR REPLACE TRIGGER lims_audit_insert AFTER INSERT ON "{table}"
+    REFERENCING NEW TABLE AS lims_new {audit}({args});
+CREATE OR REPLACE TRIGGER lims_audit_update AFTER UPDATE ON "{table}"
+    REFERENCING OLD TABLE AS lims_old NEW TABLE AS lims_new {audit}({args});
 """
-    return f"""
-CREATE OR REPLACE TRIGGER lims_audit AFTER INSERT OR UPDATE ON "{table}"
-    FOR EACH ROW EXECUTE FUNCTION lims_audit_record({args});
+    if spec.deletable:
+        return sql + f"""
+CREATE OR REPLACE TRIGGER lims_audit_delete AFTER DELETE ON "{table}"
+    REFERENCING OLD TABLE AS lims_old {audit}({args});
+"""
+    return sql + f"""
 CREATE OR REPLACE TRIGGER lims_no_delete BEFORE DELETE ON "{table}"
     FOR EACH ROW EXECUTE FUNCTION lims_refuse_delete();
 """
@@ -126,7 +147,7 @@ CREATE OR REPLACE TRIGGER lims_no_delete BEFORE DELETE ON "{table}"
 
 def install_triggers(using: str = "default") -> None:
     """Create or replace the audit functions and every regulated table's triggers."""
-    sql = HASH_FUNCTION + RECORD_FUNCTION + REFUSE_FUNCTIONS
+    sql = HASH_FUNCTION + RECORD_FUNCTION + REFUSE_FUNCTIONS + "DROP FUNCTION IF EXISTS lims_audit_record();\n"
     sql += "".join(_table_triggers(spec) for spec in audited_models())
     with connections[using].cursor() as cursor:
         cursor.execute(sql)
