@@ -31,12 +31,16 @@ def validate(identifier: str) -> str:
     """Return the 13-character DIN of a typed or scanned identifier, or raise ValueError.
 
     Accepts the DIN alone (13 characters) or followed by its check character
-    (14). Spaces and a leading ``=`` (the ISBT 128 data identifier of a
-    scanned DIN) are ignored; letters may be lower case.
+    (14), as typed from the eye-readable label; and the ISBT 128 barcode data
+    ``=`` + DIN + 2 flag characters (the barcode's own check digit protects
+    it; K is printed, not encoded). Spaces are ignored; letters may be lower case.
     """
     text = identifier.strip().upper().replace(" ", "")
-    if text.startswith("="):
-        text = text[1:]
+    if text.startswith("=") and len(text) == 16:
+        din = text[1:14]
+        check_character(din)  # validates the shape
+        return din
+    text = text.removeprefix("=")
     if len(text) not in (13, 14):
         raise ValueError(
             f"'{identifier}' has {len(text)} characters; a DIN has 13, or 14 with its check character."

@@ -141,3 +141,9 @@ def test_a_digit_mistyped_as_another_digit_is_caught_by_the_check_character(
     mistyped = labelled[:position] + digit + labelled[position + 1 :]
     with pytest.raises(ValueError, match="Check character"):
         isbt128.validate(mistyped)
+
+
+def test_barcode_data_with_data_identifier_and_flags_is_accepted():
+    assert isbt128.validate("=A99992612345600") == "A999926123456"
+    with pytest.raises(ValueError):
+        isbt128.validate("=O99992612345600")  # not a FIN
