@@ -28,7 +28,7 @@ from batches.domain.growth import (
     project_ready_day,
     projected_ready_date,
 )
-from batches.models import Batch, CultureStep, Finding
+from batches.models import Batch, CultureStep, Dose, Finding, Flag
 
 
 def batch_status_counts() -> list[tuple[BatchStatus, int]]:
@@ -204,3 +204,30 @@ __all__ = [
     "worklist_culture_overdue",
     "worklist_feeding_due",
 ]
+
+
+# --- API ------------------------------------------------------------------------
+
+
+def batch_detail_list(*, clinic_id: int | None = None) -> QuerySet[Batch]:
+    """``batch_list`` plus what a batch's full view shows, for any number of rows in four more queries.
+
+    Prefetched: effective steps (``effective_steps``), doses in number order,
+    and open flags (``open_flags``, newest first).
+    """
+    open_flags = Flag.objects.filter(resolved_at__isnull=True).order_by("-first_seen_at", "id")
+    return with_effective_steps(batch_list(clinic_id=clinic_id)).prefetch_related(
+        Prefetch("doses", queryset=Dose.objects.order_by("number")),
+        Prefetch("flags", queryset=open_flags, to_attr="open_flags"),
+    )
+
+
+def with_growth(batches: Iterable[Batch], today: dt.date | None = None) -> list[Batch]:
+    """Attach ``growth`` (``batch_growth``) to batches fetched with their effective steps; no query."""
+    batches = list(batches)
+    for batch in batches:
+        batch.growth = batch_growth(batch, batch.effective_steps, today)  # type: ignore[attr-defined]
+    return batches
+
+
+__all__ += ["batch_detail_list", "with_growth"]

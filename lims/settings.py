@@ -162,16 +162,40 @@ LIMS_FIN = env.str("LIMS_FIN", default="A9999")
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bearer first: its scheme is the one a 401 announces (WWW-Authenticate: Bearer).
+    # Sessions (the web UI) keep Django's CSRF protection.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "batches.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["batches.api.auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_PER_TOKEN", default="1200/min")},
+    "EXCEPTION_HANDLER": "batches.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "batches.api.base.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cell processing LIMS API",
+    "DESCRIPTION": (
+        "Clinic systems and lab integrations. Authenticate with `Authorization: Bearer <token>` "
+        "(`manage.py issue_token`). Errors are `application/problem+json` (RFC 9457)."
+    ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    "ENUM_NAME_OVERRIDES": {
+        "CollectionKindEnum": "batches.models.Collection.Kind",
+        "LocationKindEnum": "batches.models.Location.Kind",
+        "StepKindEnum": "batches.models.CultureStep.Kind",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------
@@ -202,7 +226,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# A web request that enqueues work must not hang on a dead broker: give up fast
+# (the enqueue helpers log and drop; the sweeps recompute from the database).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sweeps are idempotent, so a static schedule is enough (issue #6).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sweep-all": {"task": "batches.sweep_all", "schedule": 300.0, "options": {"expires": 280}},
+    "sweep-expiry": {"task": "compliance.sweep_expiry", "schedule": 300.0, "options": {"expires": 280}},
+}
+# A worker starting up sweeps at once (make run shows flags within a minute); tests start workers themselves.
+CELERY_SWEEP_ON_WORKER_READY = env.bool("CELERY_SWEEP_ON_WORKER_READY", default=LIMS_ENV != "test")
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -27,3 +27,6 @@ __all__ = [
     "ProcessingProtocol",
     "Therapy",
 ]
+from batches.models.flags import Flag, Notification
+
+__all__ += ["Flag", "Notification"]

@@ -135,20 +135,28 @@ CREATE OR REPLACE TRIGGER lims_audit_update AFTER UPDATE ON "{table}"
     REFERENCING OLD TABLE AS lims_old NEW TABLE AS lims_new {audit}({args});
 """
     if spec.deletable:
-        return sql + f"""
+        return (
+            sql
+            + f"""
 CREATE OR REPLACE TRIGGER lims_audit_delete AFTER DELETE ON "{table}"
     REFERENCING OLD TABLE AS lims_old {audit}({args});
 """
-    return sql + f"""
+        )
+    return (
+        sql
+        + f"""
 CREATE OR REPLACE TRIGGER lims_no_delete BEFORE DELETE ON "{table}"
     FOR EACH ROW EXECUTE FUNCTION lims_refuse_delete();
 """
+    )
 
 
 def install_triggers(using: str = "default") -> None:
     """Create or replace the audit functions and every regulated table's triggers."""
-    sql = HASH_FUNCTION + RECORD_FUNCTION + REFUSE_FUNCTIONS + "DROP FUNCTION IF EXISTS lims_audit_record();\n"
+    sql = HASH_FUNCTION + RECORD_FUNCTION + REFUSE_FUNCTIONS
     sql += "".join(_table_triggers(spec) for spec in audited_models())
+    # The row-level function of earlier versions, once no trigger uses it.
+    sql += "DROP FUNCTION IF EXISTS lims_audit_record();\n"
     with connections[using].cursor() as cursor:
         cursor.execute(sql)
 

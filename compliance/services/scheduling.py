@@ -210,7 +210,6 @@ def observation_record(
 
 
 __all__ = [
-    "Batch",
     "infusion_administer",
     "infusion_cancel",
     "infusion_reschedule",

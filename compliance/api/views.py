@@ -1,0 +1,273 @@
+"""The compliance API: QC, deviations, checklist, release, readiness, infusions, FHIR.
+
+Thin views: input serializer -> one service or selector call -> output.
+Errors are raised, never caught: ``batches.api.errors`` renders them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from batches import selectors as batch_selectors
+from batches.api.base import ApiView, batch_by_din, problems
+from batches.api.permissions import ALL_ROLES, ReadAccess, allow, scope_to_principal
+from batches.api.views import DIN_PARAMETER
+from batches.models import Batch, Dose
+from compliance import fhir, selectors
+from compliance.api import serializers as s
+from compliance.models import Deviation, Infusion
+from compliance.roles import Role
+from compliance.services import checklists, deviations, qc, release, scheduling
+
+QcWork = allow(Role.QC, name="QcWork")
+QaWork = allow(Role.QA, name="QaWork")
+StaffWork = allow(*ALL_ROLES, name="StaffWork")
+DeviationWork = allow(Role.TECHNICIAN, Role.QC, Role.QA, name="DeviationWork")
+Scheduling = allow(Role.COORDINATOR, Role.QA, clinic=True, name="Scheduling")
+Bedside = allow(Role.COORDINATOR, Role.TECHNICIAN, Role.QA, name="Bedside")
+INFUSION_CLINIC = "dose__batch__therapy__patient__clinic"
+
+
+def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _batch(request: Request, din: str) -> Batch:
+    return batch_by_din(scope_to_principal(batch_selectors.batch_list(), request), din)
+
+
+def _tags(
+    tag: str, request: Any = None, response: Any = None, codes: tuple[int, ...] = (), **extra: Any
+) -> Any:
+    return extend_schema(
+        tags=[tag],
+        request=request,
+        responses={**({} if response is None else response), **problems(*codes)},
+        **extra,
+    )
+
+
+# --- QC and deviations -----------------------------------------------------------------
+
+
+class QcResultCreate(ApiView):
+    permission_classes = [QcWork]
+
+    @_tags("qc", s.QcResultIn, {201: s.QcResultOut}, (400, 401, 403, 404, 409), parameters=[DIN_PARAMETER],
+           summary="Record a QC result; within_spec is computed, out of specification opens a deviation")  # fmt: skip
+    def post(self, request: Request, din: str) -> Response:
+        result = qc.qc_result_record(
+            batch=_batch(request, din), actor=request.user, **_valid(s.QcResultIn, request)
+        )
+        return Response(s.QcResultOut(result).data, status=status.HTTP_201_CREATED)
+
+
+class DeviationCreate(ApiView):
+    permission_classes = [DeviationWork]
+
+    @_tags("deviations", s.DeviationIn, {201: s.DeviationOut}, (400, 401, 403, 404, 409), parameters=[DIN_PARAMETER],
+           summary="Open a deviation (major or critical quarantines the batch)")  # fmt: skip
+    def post(self, request: Request, din: str) -> Response:
+        deviation = deviations.deviation_open(
+            batch=_batch(request, din), actor=request.user, **_valid(s.DeviationIn, request)
+        )
+        return Response(s.DeviationOut(deviation).data, status=status.HTTP_201_CREATED)
+
+
+def _deviation(pk: Any) -> Deviation:
+    return get_object_or_404(Deviation.objects.select_related("batch"), pk=pk)
+
+
+class DeviationClose(ApiView):
+    permission_classes = [QaWork]
+
+    @_tags("deviations", s.DeviationCloseIn, {200: s.DeviationOut}, (400, 401, 403, 404, 409),
+           summary="Close a deviation with QA's signature")  # fmt: skip
+    def post(self, request: Request, pk: Any) -> Response:
+        closed = deviations.deviation_close(
+            deviation=_deviation(pk), actor=request.user, **_valid(s.DeviationCloseIn, request)
+        )
+        return Response(s.DeviationOut(closed).data)
+
+
+class DeviationAssess(ApiView):
+    permission_classes = [QaWork]
+
+    @_tags("deviations", s.DeviationAssessIn, {200: s.DeviationOut}, (400, 401, 403, 404, 409),
+           summary="Sign the impact assessment of a minor deviation")  # fmt: skip
+    def post(self, request: Request, pk: Any) -> Response:
+        assessed = deviations.deviation_assess(
+            deviation=_deviation(pk), actor=request.user, **_valid(s.DeviationAssessIn, request)
+        )
+        return Response(s.DeviationOut(assessed).data)
+
+
+class DeviationInvestigate(ApiView):
+    permission_classes = [allow(Role.QC, Role.QA, name="Investigation")]
+
+    @_tags("deviations", s.InvestigationIn, {200: s.DeviationOut}, (400, 401, 403, 404, 409),
+           summary="Record the investigation (needed before a retest)")  # fmt: skip
+    def post(self, request: Request, pk: Any) -> Response:
+        done = deviations.deviation_investigate(
+            deviation=_deviation(pk), actor=request.user, **_valid(s.InvestigationIn, request)
+        )
+        return Response(s.DeviationOut(done).data)
+
+
+# --- Checklist and release ----------------------------------------------------------------
+
+
+class ChecklistDetail(ApiView):
+    permission_classes = [StaffWork]
+
+    @_tags("release", None, {200: s.ChecklistOut}, (401, 403, 404), parameters=[DIN_PARAMETER])
+    def get(self, request: Request, din: str) -> Response:
+        return Response(s.checklist_data(checklists.checklist_status(_batch(request, din))))
+
+
+class ChecklistSign(ApiView):
+    permission_classes = [allow(Role.TECHNICIAN, Role.QC, Role.QA, name="ChecklistSigners")]
+
+    @_tags("release", s.SignIn, {201: s.SignatureOut}, (400, 401, 403, 404, 409), parameters=[DIN_PARAMETER],
+           summary="Sign a checklist item (password re-entered)")  # fmt: skip
+    def post(self, request: Request, din: str, item_code: str) -> Response:
+        signature = checklists.checklist_item_sign(
+            batch=_batch(request, din), item_code=item_code, actor=request.user, **_valid(s.SignIn, request)
+        )
+        return Response(s.SignatureOut(signature).data, status=status.HTTP_201_CREATED)
+
+
+class BatchReleaseView(ApiView):
+    permission_classes = [QaWork]
+
+    @_tags("release", s.ReleaseIn, {200: s.ReleaseOut}, (400, 401, 403, 404, 409), parameters=[DIN_PARAMETER],
+           summary="QA release or rejection, signed with meaning 'approved'")  # fmt: skip
+    def post(self, request: Request, din: str) -> Response:
+        decision = release.batch_release(
+            batch=_batch(request, din), actor=request.user, **_valid(s.ReleaseIn, request)
+        )
+        body = {
+            **s.SignatureOut(decision.signature).data,
+            "decision": decision.decision,
+            "status": decision.batch.status,
+        }
+        return Response(body)
+
+
+# --- Readiness, infusions, FHIR ---------------------------------------------------------------
+
+
+def _at(request: Request) -> dt.datetime:
+    raw = request.query_params.get("at")
+    if not raw:
+        return timezone.now()
+    at = parse_datetime(raw.replace(" ", "+"))
+    if at is None:
+        raise exceptions.ValidationError({"at": ["An ISO 8601 timestamp, e.g. 2026-12-01T10:00:00+09:00."]})
+    return at if timezone.is_aware(at) else timezone.make_aware(at)
+
+
+def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:
+    answer = selectors.batch_readiness(batch, at)
+    (grown,) = batch_selectors.with_growth([batch])
+    return {
+        "din": batch.din, "ready": answer.ready, "status": batch.status, "at": at, "blockers": answer.blockers,
+        "projected_ready_on": grown.growth.projected_ready_on,
+        "doses": [{"dose_id": d.dose_id, "ready": d.ready, "expires_at": d.expires_at, "infusion": d.infusion,
+                   "blockers": d.blockers} for d in answer.doses],
+    }  # fmt: skip
+
+
+class Readiness(ApiView):
+    permission_classes = [ReadAccess]
+
+    @_tags("readiness", None, {200: s.ReadinessOut}, (400, 401, 403, 404), parameters=[
+        DIN_PARAMETER, OpenApiParameter("at", str, description="ISO 8601 time; default now.")])  # fmt: skip
+    def get(self, request: Request, din: str) -> Response:
+        batch = batch_by_din(scope_to_principal(batch_selectors.batch_detail_list(), request), din)
+        return Response(s.ReadinessOut(readiness_data(batch, _at(request))).data)
+
+
+def _dose(request: Request, dose_id: str) -> Dose:
+    din, _, number = dose_id.rpartition("-")
+    doses = scope_to_principal(
+        Dose.objects.select_related("batch__therapy__protocol", "batch__collection"), request
+    )
+    dose = doses.filter(batch__din=din, number=number).first() if number.isdigit() else None
+    if dose is None:
+        raise exceptions.NotFound(f"No dose '{dose_id}'.")
+    return dose
+
+
+def _infusion(request: Request, pk: Any) -> Infusion:
+    infusions = scope_to_principal(
+        Infusion.objects.select_related("dose__batch__therapy"), request, INFUSION_CLINIC
+    )
+    return get_object_or_404(infusions, pk=pk)
+
+
+class InfusionCreate(ApiView):
+    permission_classes = [Scheduling]
+
+    @_tags("infusions", s.InfusionIn, {201: s.InfusionOut}, (400, 401, 403, 404, 409),
+           summary="Schedule a released dose (409 with blockers when not ready at that time)")  # fmt: skip
+    def post(self, request: Request) -> Response:
+        data = _valid(s.InfusionIn, request)
+        infusion = scheduling.infusion_schedule(
+            dose=_dose(request, data["dose"]),
+            scheduled_for=data["scheduled_for"],
+            route=data["route"],
+            actor=request.user,
+        )
+        return Response(s.InfusionOut(infusion).data, status=status.HTTP_201_CREATED)
+
+
+class InfusionCancel(ApiView):
+    permission_classes = [Scheduling]
+
+    @_tags("infusions", s.CancelIn, {200: s.InfusionOut}, (400, 401, 403, 404, 409))
+    def post(self, request: Request, pk: Any) -> Response:
+        cancelled = scheduling.infusion_cancel(
+            infusion=_infusion(request, pk), actor=request.user, **_valid(s.CancelIn, request)
+        )
+        return Response(s.InfusionOut(cancelled).data)
+
+
+class InfusionAdminister(ApiView):
+    permission_classes = [Bedside]
+
+    @_tags("infusions", s.AdministerIn, {200: s.InfusionOut}, (400, 401, 403, 404, 409),
+           summary="Record administration after the bedside scan of the dose label")  # fmt: skip
+    def post(self, request: Request, pk: Any) -> Response:
+        given = scheduling.infusion_administer(
+            infusion=_infusion(request, pk), actor=request.user, **_valid(s.AdministerIn, request)
+        )
+        return Response(s.InfusionOut(given).data)
+
+
+class FhirProduct(ApiView):
+    permission_classes = [ReadAccess]
+
+    @extend_schema(
+        tags=["fhir"],
+        responses={
+            (200, "application/fhir+json"): OpenApiResponse(description="An R5 BiologicallyDerivedProduct."),
+            **problems(401, 403, 404),
+        },
+    )
+    def get(self, request: Request, dose_id: str) -> Response:
+        dose = _dose(request, dose_id)
+        answer = selectors.batch_readiness(dose.batch).for_dose(dose.dose_id)
+        resource = fhir.biologically_derived_product(dose, ready=bool(answer and answer.ready))
+        return Response(resource, content_type="application/fhir+json")
