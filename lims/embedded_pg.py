@@ -50,6 +50,9 @@ def stop() -> None:
     if not (PGDATA / "postmaster.pid").exists():
         return
     server = _server()
+    # pgserver stops the server only when the caller is its last user; a
+    # process killed earlier may still be listed, so claim to be the only one.
+    server.global_process_id_list.put([os.getpid()])
     server.cleanup_mode = "stop"
     server.cleanup()
 

@@ -28,6 +28,7 @@ from batches.api.permissions import (
     scope_to_principal,
 )
 from batches.models import Batch, Location, Patient, ProcessingProtocol
+from batches.tasks import enqueue_batch_refresh
 
 DIN_PARAMETER = OpenApiParameter(
     "din",
@@ -169,6 +170,7 @@ class CustodyCreate(ApiView):
         batch = batch_by_din(selectors.batch_list(), din)
         data = _valid(s.CustodyIn, request)
         transfer = services.custody_transfer(batch=batch, actor=request.user, **data)
+        enqueue_batch_refresh(batch.pk)
         return Response(s.CustodyOut(transfer).data, status=status.HTTP_201_CREATED)
 
 
@@ -187,6 +189,7 @@ class StepCreate(ApiView):
         serializer = s.StepIn(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         step = services.step_record(batch=batch, actor=request.user, **serializer.service_arguments())
+        enqueue_batch_refresh(batch.pk)  # flags follow the step without waiting for the next sweep
         return Response(s.StepOut(step).data, status=status.HTTP_201_CREATED)
 
 

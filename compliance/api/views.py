@@ -22,6 +22,7 @@ from batches.api.base import ApiView, batch_by_din, problems
 from batches.api.permissions import ALL_ROLES, ReadAccess, allow, scope_to_principal
 from batches.api.views import DIN_PARAMETER
 from batches.models import Batch, Dose
+from batches.tasks import enqueue_batch_refresh
 from compliance import fhir, selectors
 from compliance.api import serializers as s
 from compliance.models import Deviation, Infusion
