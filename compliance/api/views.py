@@ -68,9 +68,9 @@ class QcResultCreate(ApiView):
     @_tags("qc", s.QcResultIn, {201: s.QcResultOut}, (400, 401, 403, 404, 409), parameters=[DIN_PARAMETER],
            summary="Record a QC result; within_spec is computed, out of specification opens a deviation")  # fmt: skip
     def post(self, request: Request, din: str) -> Response:
-        result = qc.qc_result_record(
-            batch=_batch(request, din), actor=request.user, **_valid(s.QcResultIn, request)
-        )
+        batch = _batch(request, din)
+        result = qc.qc_result_record(batch=batch, actor=request.user, **_valid(s.QcResultIn, request))
+        enqueue_batch_refresh(batch.pk)  # an out-of-specification result changes the batch's flags
         return Response(s.QcResultOut(result).data, status=status.HTTP_201_CREATED)
 
 
