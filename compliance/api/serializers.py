@@ -176,6 +176,25 @@ class CancelIn(serializers.Serializer):
     reason = serializers.CharField(max_length=4000)
 
 
+class RescheduleIn(CancelIn):
+    scheduled_for = serializers.DateTimeField()
+
+
+class ObservationIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("adverse_event", "adverse_event"), ("follow_up", "follow_up")])
+    observed_at = serializers.DateTimeField()
+    description = serializers.CharField(max_length=4000)
+    severity = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
+
+
+class ObservationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    observed_at = serializers.DateTimeField()
+    severity = serializers.CharField()
+    description = serializers.CharField()
+
+
 class AdministerIn(serializers.Serializer):
     administered_at = serializers.DateTimeField(required=False)
     scanned_identifier = serializers.CharField(

@@ -26,6 +26,10 @@ urlpatterns = [
     path("batches/<str:din>/readiness", views.Readiness.as_view(), name="readiness"),
     path("infusions/", views.InfusionCreate.as_view(), name="infusion-create"),
     path("infusions/<uuid:pk>/cancel", views.InfusionCancel.as_view(), name="infusion-cancel"),
+    path("infusions/<uuid:pk>/reschedule", views.InfusionReschedule.as_view(), name="infusion-reschedule"),
+    path(
+        "infusions/<uuid:pk>/observations/", views.ObservationCreate.as_view(), name="infusion-observations"
+    ),
     path("infusions/<uuid:pk>/administer", views.InfusionAdminister.as_view(), name="infusion-administer"),
     path("fhir/BiologicallyDerivedProduct/<str:dose_id>", views.FhirProduct.as_view(), name="fhir-bdp"),
 ]

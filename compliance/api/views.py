@@ -245,6 +245,31 @@ class InfusionCancel(ApiView):
         return Response(s.InfusionOut(cancelled).data)
 
 
+class InfusionReschedule(ApiView):
+    permission_classes = [Scheduling]
+
+    @_tags("infusions", s.RescheduleIn, {201: s.InfusionOut}, (400, 401, 403, 404, 409),
+           summary="Cancel and schedule anew, with a reason (both or neither)")  # fmt: skip
+    def post(self, request: Request, pk: Any) -> Response:
+        infusion = _infusion(request, pk)
+        data = _valid(s.RescheduleIn, request)
+        new = scheduling.infusion_reschedule(infusion=infusion, actor=request.user, **data)
+        return Response(s.InfusionOut(new).data, status=status.HTTP_201_CREATED)
+
+
+class ObservationCreate(ApiView):
+    permission_classes = [Bedside]
+
+    @_tags("infusions", s.ObservationIn, {201: s.ObservationOut}, (400, 401, 403, 404, 409),
+           summary="Record an adverse event or follow-up after an infusion")  # fmt: skip
+    def post(self, request: Request, pk: Any) -> Response:
+        infusion = _infusion(request, pk)
+        observation = scheduling.observation_record(
+            infusion=infusion, actor=request.user, **_valid(s.ObservationIn, request)
+        )
+        return Response(s.ObservationOut(observation).data, status=status.HTTP_201_CREATED)
+
+
 class InfusionAdminister(ApiView):
     permission_classes = [Bedside]
 

@@ -63,6 +63,8 @@ MATRIX: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET",  "/api/v1/batches/{din}/readiness",     (401, 200, 404, 200, 200, 200, 200, 404, 200)),
     ("POST", "/api/v1/infusions/",                  (401, 400, 400, 403, 403, 400, 400, 400, 403)),
     ("POST", "/api/v1/infusions/{infusion}/cancel", (401, 400, 404, 403, 403, 400, 400, 404, 403)),
+    ("POST", "/api/v1/infusions/{infusion}/reschedule", (401, 400, 404, 403, 403, 400, 400, 404, 403)),
+    ("POST", "/api/v1/infusions/{infusion}/observations/", (401, 403, 403, 400, 403, 400, 400, 404, 403)),
     ("POST", "/api/v1/infusions/{infusion}/administer", (401, 403, 403, 400, 403, 400, 400, 404, 403)),
     ("GET",  "/api/v1/fhir/BiologicallyDerivedProduct/{dose}", (401, 200, 404, 200, 200, 200, 200, 404, 200)),
 ]  # fmt: skip

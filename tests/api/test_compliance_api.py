@@ -94,6 +94,36 @@ def test_qc_checklist_release_readiness_schedule_fhir_and_bedside_over_http(staf
                      "patient_code": "KEIO-0042"}, 200)  # fmt: skip
     assert given["status"] == "administered"
     assert clinic.get(f"{API}/batches/{din}/").json()["status"] == "infused"
+    with time_machine.travel(scheduled_for + dt.timedelta(days=7)):
+        follow_up = post(tech2, f"/infusions/{infusion['id']}/observations/", {
+            "kind": "follow_up", "observed_at": timezone.now().isoformat(), "description": "Day 7: stable",
+        })  # fmt: skip
+    assert follow_up["kind"] == "follow_up"
+
+
+def test_reschedule_over_http_keeps_one_active_infusion(staff, clinic_a):
+    batch = released_batch(staff, injured_days_ago=20)
+    Patient.objects.filter(pk=batch.therapy.patient_id).update(clinic=clinic_a)
+    clinic = bearer(token_issue(clinic=clinic_a)[1])
+    first_time = timezone.now() + dt.timedelta(days=15)
+    first = post(
+        clinic,
+        "/infusions/",
+        {"dose": f"{batch.din}-1", "scheduled_for": first_time.isoformat(), "route": "iv"},
+    )
+
+    moved = post(clinic, f"/infusions/{first['id']}/reschedule", {
+        "scheduled_for": (first_time + dt.timedelta(days=1)).isoformat(), "reason": "flight moved",
+    })  # fmt: skip
+
+    assert moved["rescheduled_from"] == first["id"] and moved["status"] == "scheduled"
+    assert Infusion.objects.get(pk=first["id"]).status == "cancelled"
+    refused = clinic.post(
+        f"{API}/infusions/{moved['id']}/reschedule",
+        {"scheduled_for": first_time.isoformat(), "reason": ""},
+        format="json",
+    )
+    assert "reason" in assert_problem(refused, 400)["errors"]
 
 
 def test_readiness_lists_every_blocker_and_honours_at(staff, clinic_a):
