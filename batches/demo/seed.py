@@ -1,7 +1,9 @@
 """Demo data: clinics, staff, locations and batches in every lifecycle state.
 
 Everything goes through the real services (eligibility, scans, steps,
-custody), back-dated so the cultures have realistic 3-4 week histories.
+custody, QC, signed checklist, QA decision, infusion, expiry sweep),
+back-dated so the cultures have realistic 3-4 week histories. What cannot be
+back-dated (signatures, release, infusion) happens "today": see ``outcomes``.
 Idempotent: a second run changes nothing and only reports the logins.
 """
 
@@ -15,18 +17,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from batches import isbt128
-from batches.domain import BatchStatus
+from batches.demo.culture import culture, custody
+from batches.demo.outcomes import OUTCOMES, Crew
 from batches.models import Batch, Clinic, Location, ProcessingProtocol
-from batches.services import (
-    batch_transition,
-    clinic_create,
-    collection_create,
-    custody_transfer,
-    patient_create,
-    step_record,
-    therapy_create,
-)
+from batches.services import clinic_create, collection_create, patient_create, therapy_create
 from compliance.models import User
 from compliance.roles import Role
 from compliance.services import user_create
@@ -54,16 +48,20 @@ LOCATIONS = [
 
 @dataclass(frozen=True)
 class DemoBatch:
-    """One demo batch: how old its collection is and how far it has got."""
+    """One demo batch: how old its collection is, how far its culture got and what happened next."""
 
     code: str
     age_days: float
     last_step: str  # the last culture step logged
     doubling_days: float = 1.9
-    then: BatchStatus | None = None  # a final QA/technician decision after the steps
+    then: str = ""  # a key of outcomes.OUTCOMES: what follows the culture steps
     reason: str = ""
 
 
+# Every batch that reaches release is collected >= 22 days ago, 9-20 days after
+# the injury: today is then past day 31 after injury, inside the sub-acute
+# infusion window (days 31-180), so its dose is ready now. Each release costs
+# twelve password checks (signatures), so there are four, to keep seeding fast.
 DEMO_BATCHES = [
     DemoBatch("KEIO-0001", 0.25, "none"),
     DemoBatch("KEIO-0002", 1.2, "receipt"),
@@ -75,22 +73,16 @@ DEMO_BATCHES = [
     DemoBatch("KEIO-0008", 23, "harvest"),
     DemoBatch("KEIO-0009", 24, "formulation"),
     DemoBatch("KEIO-0010", 25, "formulation"),
-    DemoBatch(
-        "KEIO-0011",
-        12,
-        "cell_count",
-        then=BatchStatus.QUARANTINED,
-        reason="Suspected contamination: turbid medium in flask 2",
-    ),
-    DemoBatch(
-        "KEIO-0012",
-        10,
-        "cell_count",
-        then=BatchStatus.REJECTED,
-        reason="Mycoplasma positive on in-process test",
-    ),
-    DemoBatch("KEIO-0013", 9, "seeding", then=BatchStatus.DISCARDED, reason="No adherent colonies by day 9"),
-]
+    DemoBatch("KEIO-0011", 12, "cell_count", then="quarantine",
+              reason="Suspected contamination: turbid medium in flask 2"),
+    DemoBatch("KEIO-0012", 10, "cell_count", then="reject", reason="Mycoplasma positive on in-process test"),
+    DemoBatch("KEIO-0013", 9, "seeding", then="discard", reason="No adherent colonies by day 9"),
+    DemoBatch("KEIO-0014", 26, "formulation", then="release"),  # released: dose ready now
+    DemoBatch("KEIO-0015", 27, "formulation", then="schedule"),  # released, drip booked in 3 days
+    DemoBatch("KEIO-0016", 29, "formulation", then="infuse"),  # given today, with a follow-up
+    DemoBatch("KEIO-0017", 60, "formulation", then="expire"),  # dose unused past its 30-day shelf life
+    DemoBatch("KEIO-0018", 26, "formulation", then="fail_qc"),  # viability out of spec: quarantined
+]  # fmt: skip
 
 
 def seed_demo(now: dt.datetime | None = None) -> bool:
@@ -133,82 +125,14 @@ def _demo_batch(spec, index, clinic, protocol, users, places, now) -> Batch:  # 
                                    collected_by="Dr. Kobayashi")  # fmt: skip
     batch = collection.batch
     serum_din = therapy.collections.get(kind="peripheral_blood").din
-    tech = users["tech"] if index % 2 else users["tech2"]
-    _custody(batch, places, tech, collected_at, spec.age_days)
-    _culture(batch, spec, tech, serum_din, collected_at, now, rng)
-    if spec.then is not None:
-        batch_transition(batch=batch, to=spec.then, actor=users["qa"], reason=spec.reason)
+    tech, other = (users["tech"], users["tech2"]) if index % 2 else (users["tech2"], users["tech"])
+    custody(batch, places, tech, collected_at, spec.age_days)
+    culture(batch, spec, tech, serum_din, collected_at, now, rng)
+    if spec.then:
+        crew = Crew(tech=tech, tech2=other, qc=users["qc"], qa=users["qa"], qa2=users["qa2"],
+                    coord=users["coord"], password=DEMO_PASSWORD)  # fmt: skip
+        OUTCOMES[spec.then](batch, crew, spec.reason, now)
     return batch
-
-
-def _custody(
-    batch: Batch, places: dict[str, Location], tech: User, collected_at: dt.datetime, age: float
-) -> None:
-    hop = dt.timedelta(hours=1)
-    scan = batch.din + isbt128.check_character(batch.din)
-    legs = [("SHIPPER-01", "KEIO-OR", "Courier (Yamato cool)"), ("CPF-RCV", None, "CPF intake")]
-    for n, (to, origin, holder) in enumerate(legs if age >= 0.2 else legs[:1], start=1):
-        custody_transfer(
-            batch=batch, to_location=places[to], from_location=places[origin] if origin else None,
-            from_holder="Keio clinic" if n == 1 else "", to_holder=holder, temperature_c=round(4 + n * 3.5, 1),
-            seal_intact=True, scanned_identifier=scan, actor=tech, performed_at=collected_at + n * hop,
-        )  # fmt: skip
-
-
-def _culture(batch, spec, tech, serum_din, collected_at, now, rng) -> None:  # type: ignore[no-untyped-def]
-    """Log the steps of a culture up to ``spec.last_step``, day by day."""
-    if spec.last_step == "none":
-        return
-    scan = batch.din + isbt128.check_character(batch.din)
-
-    def log(kind: str, at: dt.datetime, **values: object) -> None:
-        step_record(batch=batch, kind=kind, actor=tech, scanned_identifier=scan, performed_at=at, **values)
-
-    received_at = collected_at + dt.timedelta(hours=3)
-    log("receipt", received_at, temperature_c=8.5, seal_intact=True)
-    if spec.last_step == "receipt":
-        return
-    seeded_at = received_at + dt.timedelta(hours=4)
-    log(
-        "seeding",
-        seeded_at,
-        seeded_cells=25_000_000,
-        medium_lot="aMEM-2611-03",
-        serum_din=serum_din,
-        equipment="BSC-2",
-    )
-    days = int((now - seeded_at).total_seconds() // 86400)
-    if spec.last_step == "seeding":
-        days = min(days, 3)
-    last_day = min(days, 21) if spec.last_step in ("harvest", "formulation") else days
-    for day in range(1, last_day + 1):
-        at = seeded_at + dt.timedelta(days=day, hours=rng.uniform(-1, 1))
-        if at >= now:
-            break
-        cells = int(1_500_000 * 2 ** ((day - 5) / spec.doubling_days) * rng.uniform(0.9, 1.1))
-        if day % 3 == 0 and day != 21:
-            log("feeding", at, medium_lot="aMEM-2611-03", serum_din=serum_din)
-        if (day in (5, 8, 13, 16, 18, 20, 23, 26, 29) and day != last_day) or (
-            day == last_day and spec.last_step == "cell_count"
-        ):
-            log("cell_count", at + dt.timedelta(hours=2), viable_cells=cells, viability_pct=round(rng.uniform(88, 97), 1),
-                confluence_pct=min(95, 30 + day * 3))  # fmt: skip
-        if day == 10:
-            log(
-                "passage",
-                at + dt.timedelta(hours=3),
-                viable_cells=cells,
-                seeded_cells=cells,
-                viability_pct=93.5,
-            )
-    if spec.last_step in ("harvest", "formulation"):
-        harvest_at = seeded_at + dt.timedelta(days=21, hours=4)
-        harvested = max(int(1_500_000 * 2 ** (16 / spec.doubling_days)), 130_000_000)
-        log("harvest", harvest_at, viable_cells=harvested, viability_pct=92.4, equipment="Centrifuge-1")
-        if spec.last_step == "formulation":
-            cap = int(batch.therapy.protocol.max_cells_per_kg * batch.therapy.patient.weight_kg)
-            log("formulation", harvest_at + dt.timedelta(hours=2), doses=1, cells_per_dose=min(100_000_000, cap),
-                volume_ml_per_dose=50)  # fmt: skip
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
@@ -216,4 +140,4 @@ def demo_logins() -> list[tuple[str, str, str]]:
     return [(name, role.value, full) for name, role, full, _ in DEMO_USERS]
 
 
-__all__ = ["DEMO_PASSWORD", "demo_logins", "seed_demo"]
+__all__ = ["DEMO_BATCHES", "DEMO_PASSWORD", "demo_logins", "seed_demo"]
