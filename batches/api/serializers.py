@@ -34,7 +34,16 @@ from batches.models import (
 # --- References -------------------------------------------------------------------
 
 
-class ScopedRef(serializers.SlugRelatedField):
+class CodeRef(serializers.SlugRelatedField):
+    """A record named by a code; text PostgreSQL cannot hold (NUL) names nothing: a 400, not a crash."""
+
+    def to_internal_value(self, data: Any) -> Model:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=repr(data))
+        return super().to_internal_value(data)
+
+
+class ScopedRef(CodeRef):
     """A record named by its domain identifier, looked up among those the caller may see."""
 
     def get_queryset(self) -> QuerySet[Any]:
@@ -130,7 +139,7 @@ class PatientIn(serializers.Serializer):
     asia_grade = serializers.ChoiceField(Patient.AsiaGrade.choices)
     injury_type = serializers.ChoiceField(Patient.InjuryType.choices)
     malignancy_history = serializers.BooleanField()
-    clinic = serializers.SlugRelatedField(
+    clinic = CodeRef(
         slug_field="code",
         queryset=Clinic.objects.filter(active=True),
         required=False,
@@ -247,8 +256,8 @@ class BatchOut(serializers.ModelSerializer):
 
 
 class CustodyIn(serializers.Serializer):
-    to_location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
-    from_location = serializers.SlugRelatedField(
+    to_location = CodeRef(slug_field="code", queryset=Location.objects.all())
+    from_location = CodeRef(
         slug_field="code",
         queryset=Location.objects.all(),
         required=False,
