@@ -231,3 +231,70 @@ def with_growth(batches: Iterable[Batch], today: dt.date | None = None) -> list[
 
 
 __all__ += ["batch_detail_list", "with_growth"]
+
+
+# --- Web UI ---------------------------------------------------------------------
+
+# Imported here so this section stays an append to the module.
+from django.db.models import Case, Q, When  # noqa: E402
+
+from batches.models import Location, Notification  # noqa: E402
+
+
+def batch_overview_list(*, clinic_id: int | None = None, status: str | None = None) -> QuerySet[Batch]:
+    """``batch_list`` rows (optionally of one status) with ``open_flag_count`` and effective steps.
+
+    One query for the rows (the count is a filtered aggregate) and one for the
+    steps of the rows fetched, whatever their number; pass through ``with_growth``.
+    """
+    open_flags = Count("flags", filter=Q(flags__resolved_at__isnull=True))
+    batches = with_effective_steps(batch_list(clinic_id=clinic_id)).annotate(open_flag_count=open_flags)
+    return batches.filter(status=status) if status else batches
+
+
+def batch_page(*, din: str, clinic_id: int | None = None) -> Batch | None:
+    """The batch with DIN ``din`` as its page shows it (``growth`` attached), or None when not visible."""
+    found = with_growth(with_effective_steps(batch_list(clinic_id=clinic_id)).filter(din=din))
+    return found[0] if found else None
+
+
+def flag_open_list(*, batch: Batch | None = None) -> QuerySet[Flag]:
+    """Open flags (of one batch, or all), most severe and newest first, with their batch (one query)."""
+    flags = Flag.objects.filter(resolved_at__isnull=True).select_related(
+        "batch__therapy__patient__clinic", "acknowledged_by"
+    )
+    if batch is not None:
+        flags = flags.filter(batch=batch)
+    severity = Case(
+        When(severity=Flag.Severity.CRITICAL, then=0), When(severity=Flag.Severity.WARNING, then=1), default=2
+    )
+    return flags.order_by(severity, "-first_seen_at", "id")
+
+
+def notification_list(*, user_id: int) -> QuerySet[Notification]:
+    """The user's notifications, newest first, with their flag and batch (one query)."""
+    return (
+        Notification.objects.filter(user_id=user_id)
+        .select_related("flag__batch")
+        .order_by("-created_at", "-id")
+    )
+
+
+def notification_unread_count(*, user_id: int) -> int:
+    """How many of the user's notifications are unread (one COUNT on the inbox index)."""
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def location_active_list() -> QuerySet[Location]:
+    """Locations in use, by code: where a batch can be handed over to."""
+    return Location.objects.filter(active=True).order_by("code")
+
+
+__all__ += [
+    "batch_overview_list",
+    "batch_page",
+    "flag_open_list",
+    "location_active_list",
+    "notification_list",
+    "notification_unread_count",
+]

@@ -128,3 +128,28 @@ __all__ = [
     "qc_status",
     "release_signature_valid",
 ]
+
+
+# --- Web UI ---------------------------------------------------------------------
+
+
+def deviation_list(batch: Batch) -> list[Deviation]:
+    """The batch's deviations, open first then newest, with the people and signatures shown (one query)."""
+    return list(
+        Deviation.objects.filter(batch=batch)
+        .select_related("opened_by", "investigated_by", "assessment_signature", "closure_signature")
+        .order_by("-status", "-opened_at")
+    )
+
+
+def release_decision_latest(batch: Batch) -> ReleaseDecision | None:
+    """The batch's most recent release or rejection, with its signature and signer (one query)."""
+    return (
+        ReleaseDecision.objects.filter(batch=batch)
+        .select_related("signature__signer")
+        .order_by("-decided_at")
+        .first()
+    )
+
+
+__all__ += ["deviation_list", "release_decision_latest"]

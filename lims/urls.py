@@ -19,6 +19,8 @@ urlpatterns = [
     path("api/v1/", include("compliance.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("", batch_views.home, name="home"),
+    path("", batch_views.home, name="home"),  # the batch list; LOGIN_REDIRECT_URL names it
+    path("", include("batches.urls")),
+    path("", include("compliance.urls")),
 ]
 handler404 = "batches.api.errors.handler404"  # problem+json for unknown URLs under /api/
