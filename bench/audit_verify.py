@@ -96,9 +96,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit entries to seed (default 1e6)")
-    # Small chunks: within one transaction every audited row rewrites the chain-head row, and
-    # those versions cannot be pruned until commit, so a chunk costs O(chunk^2).
-    parser.add_argument("--chunk", type=int, default=1_000, help="rows per seeding transaction")
+    parser.add_argument("--chunk", type=int, default=50_000, help="rows per seeding transaction")
     parser.add_argument("--reuse", action="store_true", help="verify the trail already in lims_bench")
     args = parser.parse_args()
 
