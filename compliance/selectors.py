@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from batches.domain import Blocker
 from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_infusion_window
-from batches.models import Batch, Dose
+from batches.models import Batch, CultureStep, Dose, Therapy
+from batches.selectors import batch_growth
 from compliance.domain import readiness as rd
 from compliance.domain.qc import needs_formulation
 from compliance.models import ChecklistTemplate, Deviation, Infusion, QcResult, ReleaseDecision
@@ -17,6 +20,7 @@ from compliance.records import release_content
 from compliance.services.signatures import signature_is_valid
 
 BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
+FACTS_CACHE_SECONDS = getattr(settings, "READINESS_FACTS_CACHE_SECONDS", 3600)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,7 @@ def release_signature_valid(batch: Batch) -> bool | None:
     return signature_is_valid(decision.signature, release_content(batch, decision.decision))
 
 
-def patient_blockers(batch: Batch, at: dt.datetime) -> list[Blocker]:
-    """Exclusions and the infusion window for this batch's patient at ``at``."""
-    patient, protocol = PatientFacts.of(batch.therapy.patient), ProtocolRules.of(batch.therapy.protocol)
+def _patient_blockers(patient: PatientFacts, protocol: ProtocolRules, at: dt.datetime) -> list[Blocker]:
     on = timezone.localdate(at)
     exclusions = [
         b
@@ -83,8 +85,43 @@ def patient_blockers(batch: Batch, at: dt.datetime) -> list[Blocker]:
     return [*(Blocker("patient_ineligible", b.detail) for b in exclusions), *([window] if window else [])]
 
 
-def batch_state(batch: Batch, at: dt.datetime, *, ignore_infusion: Infusion | None = None) -> rd.BatchState:
-    """Gather what readiness needs, in a fixed number of queries whatever the history length."""
+def patient_blockers(batch: Batch, at: dt.datetime) -> list[Blocker]:
+    """Exclusions and the infusion window for this batch's patient at ``at``."""
+    return _patient_blockers(
+        PatientFacts.of(batch.therapy.patient), ProtocolRules.of(batch.therapy.protocol), at
+    )
+
+
+@dataclass(frozen=True)
+class ReadinessFacts:
+    """What readiness depends on that does not depend on the time asked about, nor on the batch status.
+
+    Cached under ``(batch id, therapy id, facts_version)`` (``cached_batch_facts``); the
+    database bumps ``facts_version`` whenever any of these change (``batches.facts``).
+    The status is read from the batch row on every request; the time ``at`` is applied
+    by ``batch_state_at`` (patient window) and the pure ``readiness`` (expiry).
+    """
+
+    din: str
+    release_signature_valid: bool | None
+    qc_pending: tuple[str, ...]
+    qc_failed: tuple[str, ...]
+    open_deviations: tuple[str, ...]
+    doses: tuple[rd.DoseState, ...]
+    patient: PatientFacts
+    protocol: ProtocolRules
+    projected_ready_on: dt.date | None
+
+
+def batch_facts(
+    batch: Batch, *, ignore_infusion: Infusion | None = None, growth: bool = True
+) -> ReadinessFacts:
+    """Read the facts afresh, in a fixed number of queries whatever the history length.
+
+    ``batch`` comes with ``therapy__patient`` and ``therapy__protocol`` loaded (else
+    they are fetched). Six more queries for a released batch: its record is hashed.
+    Without ``growth`` the effective steps are not read and ``projected_ready_on`` is None.
+    """
     qc = qc_status(batch)
     active = {
         i.dose_id: i
@@ -97,32 +134,100 @@ def batch_state(batch: Batch, at: dt.datetime, *, ignore_infusion: Infusion | No
                      active[dose.pk].status if dose.pk in active else None)
         for dose in Dose.objects.filter(batch=batch).order_by("number")
     )  # fmt: skip
-    return rd.BatchState(
+    steps = CultureStep.objects.filter(batch=batch, amended_by__isnull=True).order_by("performed_at", "id")
+    return ReadinessFacts(
         din=batch.din,
-        status=batch.status,
         release_signature_valid=release_signature_valid(batch),
         qc_pending=qc.pending,
         qc_failed=qc.failed,
         open_deviations=tuple(
             f"{d.get_severity_display()} deviation open: {d.description}" for d in blocking_deviations(batch)
         ),
-        patient_blockers=tuple(patient_blockers(batch, at)),
         doses=doses,
+        patient=PatientFacts.of(batch.therapy.patient),
+        protocol=ProtocolRules.of(batch.therapy.protocol),
+        projected_ready_on=batch_growth(batch, steps).projected_ready_on if growth else None,
     )
 
 
+def batch_state_at(status: str, facts: ReadinessFacts, at: dt.datetime) -> rd.BatchState:
+    """The readiness input at ``at`` from a batch status and its facts (pure, no query)."""
+    return rd.BatchState(
+        din=facts.din,
+        status=status,
+        release_signature_valid=facts.release_signature_valid,
+        qc_pending=facts.qc_pending,
+        qc_failed=facts.qc_failed,
+        open_deviations=facts.open_deviations,
+        patient_blockers=tuple(_patient_blockers(facts.patient, facts.protocol, at)),
+        doses=facts.doses,
+    )
+
+
+def batch_state(batch: Batch, at: dt.datetime, *, ignore_infusion: Infusion | None = None) -> rd.BatchState:
+    """Gather what readiness needs afresh (no cache), in a fixed number of queries."""
+    facts = batch_facts(batch, ignore_infusion=ignore_infusion, growth=False)
+    return batch_state_at(batch.status, facts, at)
+
+
 def batch_readiness(batch: Batch, at: dt.datetime | None = None) -> rd.Readiness:
-    """The one readiness answer for ``batch`` at ``at`` (default now)."""
+    """The one readiness answer for ``batch`` at ``at`` (default now), from fresh facts.
+
+    What scheduling and administration decide on, inside their transaction.
+    """
     at = at or timezone.now()
     return rd.readiness(batch_state(batch, at), at)
 
 
+# --- Cached facts (reads that decide nothing: API, FHIR, pages) -------------------
+
+FACTS_CACHE_PREFIX = "readiness-facts"
+
+
+def facts_cache_key(batch: Batch) -> str:
+    """Valid for as long as the batch's facts_version: the database changes it on every relevant write."""
+    return f"{FACTS_CACHE_PREFIX}:{batch.pk}:{batch.therapy_id}:{batch.facts_version}"
+
+
+def cached_batch_facts(batch: Batch) -> ReadinessFacts:
+    """The batch's facts from the cache, or read (and cached) on a miss.
+
+    ``batch.facts_version`` must be the one read with the batch: facts read after it
+    are at least as new as that version, and a version is never reused (a sequence),
+    so an entry never holds older facts than its key names.
+    """
+    key = facts_cache_key(batch)
+    facts = cache.get(key)
+    if facts is None:
+        full = batch
+        loaded = Batch.therapy.is_cached(batch)
+        if not (
+            loaded and Therapy.patient.is_cached(batch.therapy) and Therapy.protocol.is_cached(batch.therapy)
+        ):
+            full = Batch.objects.select_related("therapy__patient", "therapy__protocol").get(pk=batch.pk)
+        facts = batch_facts(full)
+        cache.set(key, facts, timeout=FACTS_CACHE_SECONDS)
+    return facts
+
+
+def cached_batch_readiness(batch: Batch, at: dt.datetime | None = None) -> rd.Readiness:
+    """``batch_readiness`` from cached facts: the same answer, for reads that decide nothing."""
+    at = at or timezone.now()
+    return rd.readiness(batch_state_at(batch.status, cached_batch_facts(batch), at), at)
+
+
 __all__ = [
     "QcStatus",
+    "ReadinessFacts",
+    "batch_facts",
     "batch_readiness",
     "batch_state",
+    "batch_state_at",
     "blocking_deviations",
+    "cached_batch_facts",
+    "cached_batch_readiness",
     "checklist_template",
+    "facts_cache_key",
     "needs_formulation",
     "patient_blockers",
     "qc_status",

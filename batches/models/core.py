@@ -214,7 +214,7 @@ class Collection(models.Model):
         return self.kind in self.CELL_SOURCES
 
 
-@audited
+@audited(skip=("facts_version",))
 class Batch(models.Model):
     """The cells of one cell-source collection, from receipt to infusion; same DIN."""
 
@@ -231,6 +231,8 @@ class Batch(models.Model):
     )
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Changed by database triggers whenever a fact readiness depends on changes (batches/facts.py).
+    facts_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name_plural = "batches"

@@ -25,6 +25,7 @@ from batches.models import Batch, Dose
 from batches.tasks import enqueue_batch_refresh
 from compliance import fhir, selectors
 from compliance.api import serializers as s
+from compliance.domain.readiness import readiness
 from compliance.models import Deviation, Infusion
 from compliance.roles import Role
 from compliance.services import checklists, deviations, qc, release, scheduling
@@ -180,14 +181,19 @@ def _at(request: Request) -> dt.datetime:
 
 
 def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:
-    answer = selectors.batch_readiness(batch, at)
-    (grown,) = batch_selectors.with_growth([batch])
+    """The answer from the batch row (status, facts_version) and its cached facts: no query on a hit."""
+    facts = selectors.cached_batch_facts(batch)
+    answer = readiness(selectors.batch_state_at(batch.status, facts, at), at)
     return {
         "din": batch.din, "ready": answer.ready, "status": batch.status, "at": at, "blockers": answer.blockers,
-        "projected_ready_on": grown.growth.projected_ready_on,
+        "projected_ready_on": facts.projected_ready_on,
         "doses": [{"dose_id": d.dose_id, "ready": d.ready, "expires_at": d.expires_at, "infusion": d.infusion,
                    "blockers": d.blockers} for d in answer.doses],
     }  # fmt: skip
+
+
+# One query per request: what is read fresh (status) and what keys the cached facts.
+READINESS_BATCH_FIELDS = ("id", "din", "status", "therapy_id", "facts_version")
 
 
 class Readiness(ApiView):
@@ -196,8 +202,9 @@ class Readiness(ApiView):
     @_tags("readiness", None, {200: s.ReadinessOut}, (400, 401, 403, 404), parameters=[
         DIN_PARAMETER, OpenApiParameter("at", str, description="ISO 8601 time; default now.")])  # fmt: skip
     def get(self, request: Request, din: str) -> Response:
-        batch = batch_by_din(scope_to_principal(batch_selectors.batch_detail_list(), request), din)
-        return Response(s.ReadinessOut(readiness_data(batch, _at(request))).data)
+        at = _at(request)
+        batch = batch_by_din(scope_to_principal(Batch.objects.only(*READINESS_BATCH_FIELDS), request), din)
+        return Response(s.ReadinessOut(readiness_data(batch, at)).data)
 
 
 def _dose(request: Request, dose_id: str) -> Dose:
@@ -294,6 +301,6 @@ class FhirProduct(ApiView):
     )
     def get(self, request: Request, dose_id: str) -> Response:
         dose = _dose(request, dose_id)
-        answer = selectors.batch_readiness(dose.batch).for_dose(dose.dose_id)
+        answer = selectors.cached_batch_readiness(dose.batch).for_dose(dose.dose_id)
         resource = fhir.biologically_derived_product(dose, ready=bool(answer and answer.ready))
         return Response(resource, content_type="application/fhir+json")
