@@ -1,13 +1,15 @@
 """``Batch.facts_version``: a number the database changes whenever a fact readiness depends on changes.
 
 Readiness facts (QC, deviations, release record, doses and infusions, patient
-and protocol) are cached under ``(batch id, therapy id, facts_version)``
-(``compliance.selectors.cached_batch_facts``). Statement-level triggers on
+and protocol) are stored per batch with the ``facts_version`` they were read at
+(``BatchFacts``; ``compliance.selectors.cached_batch_facts``) and used while that
+is still the batch's version. ``batches_batchfacts`` is derived data: not audited,
+and not a source below, so storing facts never bumps a version. Statement-level triggers on
 every table those facts are read from bump the version of each batch a
 statement touched, once per statement, whoever writes (services, admin, raw
 SQL). A new version comes from a sequence, never from ``+ 1``: sequences are
 not transactional, so a number handed out in a transaction that rolls back is
-never handed out again, and facts cached from uncommitted rows under it can
+never handed out again, and facts read from uncommitted rows under it can
 never be served for other rows.
 
 Not covered: writes with triggers disabled (``session_replication_role =

@@ -78,12 +78,17 @@ class ApiView(ApiViewMixin, APIView):
     pass
 
 
-def batch_by_din(queryset: QuerySet[Batch], identifier: str) -> Batch:
-    """The batch a URL names: its DIN, or the DIN with its right K. Anything else is a 404."""
+def din_or_404(identifier: str) -> str:
+    """The DIN a URL names: the DIN, or the DIN with its right K. Anything else is a 404."""
     try:
-        din = isbt128.validate(identifier)
+        return isbt128.validate(identifier)
     except ValueError as error:
         raise exceptions.NotFound(f"No batch '{identifier}': {error}") from error
+
+
+def batch_by_din(queryset: QuerySet[Batch], identifier: str) -> Batch:
+    """The batch a URL names: its DIN, or the DIN with its right K. Anything else is a 404."""
+    din = din_or_404(identifier)
     batch = queryset.filter(din=din).first()
     if batch is None:
         raise exceptions.NotFound(f"No batch {din}.")

@@ -2,6 +2,7 @@
 
 from batches.models.core import (
     Batch,
+    BatchFacts,
     Clinic,
     Collection,
     Dose,
@@ -15,6 +16,7 @@ from batches.models.culture import CultureStep, CustodyTransfer, Finding
 
 __all__ = [
     "Batch",
+    "BatchFacts",
     "Clinic",
     "Collection",
     "CultureStep",

@@ -242,6 +242,29 @@ class Batch(models.Model):
         return self.din
 
 
+class BatchFacts(models.Model):
+    """A batch's readiness facts as last computed, and the ``Batch.facts_version`` they were computed at.
+
+    Derived data, shared by every process: not audited, and not a source of the
+    facts triggers (writing it never bumps ``facts_version``). Current while
+    ``version`` equals the batch's ``facts_version``; written by a compare-and-set
+    that never replaces newer facts with older ones (``compliance.selectors.store_batch_facts``).
+    """
+
+    batch = models.OneToOneField(
+        Batch, on_delete=models.CASCADE, primary_key=True, related_name="stored_facts"
+    )
+    version = models.BigIntegerField()
+    facts = models.JSONField()  # compliance.selectors.facts_to_json
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "batch facts"
+
+    def __str__(self) -> str:
+        return f"facts of batch {self.batch_id} at version {self.version}"
+
+
 @audited
 class Dose(models.Model):
     """One division of the formulated product; infused into the batch's patient only."""

@@ -1,29 +1,48 @@
-"""Readiness served from cached facts is never stale: every kind of write changes the answer at once.
+"""Readiness served from stored facts is never stale: every kind of write changes the answer at once.
 
-The readiness endpoint reads the batch row (status, ``facts_version``) and the
-batch's readiness facts cached under that version; database triggers bump the
-version on every write to a table the facts come from (``batches/facts.py``).
-Each test warms the cache, writes through a service (or raw SQL), and checks
-that the endpoint's answer changed and equals the uncached ``batch_readiness``.
+The readiness endpoint reads, in one query, the batch row (status, ``facts_version``)
+joined with the batch's stored readiness facts (``BatchFacts``) and uses them while
+their version is the batch's; database triggers bump the version on every write to
+a table the facts come from (``batches/facts.py``). Each test warms the stored facts,
+writes through a service (or raw SQL), and checks that the endpoint's answer changed
+and equals the uncached ``batch_readiness``. Then: how facts are stored (exactly,
+unaudited, never replacing newer ones) and the lean endpoint's JSON.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import replace
+from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from batches.models import Batch, Location
+from batches.domain.eligibility import PatientFacts, ProtocolRules
+from batches.models import Batch, BatchFacts, Location
 from batches.services import custody_transfer, step_amend
 from batches.services.expiry import dose_expiry_sweep
+from compliance import selectors
+from compliance.domain import readiness as rd
 from compliance.models import AuditEntry, Deviation
 from compliance.roles import Role
-from compliance.selectors import batch_readiness, cached_batch_facts, facts_cache_key
+from compliance.selectors import (
+    FACTS_FORMAT,
+    ReadinessFacts,
+    batch_facts,
+    batch_readiness,
+    cached_batch_facts,
+    facts_from_json,
+    store_batch_facts,
+)
 from compliance.services.deviations import deviation_close, deviation_open
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
@@ -71,7 +90,7 @@ def answer(client: APIClient, batch: Batch, at: dt.datetime) -> dict[str, Any]:
 
 
 def warm(client: APIClient, batch: Batch, at: dt.datetime) -> dict[str, Any]:
-    """Ask until the answer comes from the cache (asserted: the endpoint reads token and batch only)."""
+    """Ask until the answer comes from stored facts (asserted: the endpoint reads token and batch only)."""
     answer(client, batch, at)
     with CaptureQueriesContext(connection) as queries:
         client.get(f"{API}/batches/{batch.din}/readiness", {"at": at.isoformat()})
@@ -187,16 +206,18 @@ def test_the_version_bump_writes_no_audit_entry(staff):
 
 
 def test_a_version_is_never_reused_after_a_rollback(staff):
-    """Facts cached inside a transaction that rolls back are keyed by a version no commit will carry."""
+    """Facts stored inside a transaction that rolls back go with it; their version is never carried again."""
     batch = formulated_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
     with pytest.raises(RuntimeError), transaction.atomic():
         qc_result_record(batch=batch, test="viability", value=92, actor=staff.qc, tested_at=timezone.now())
         inside = Batch.objects.get(pk=batch.pk)
-        assert "viability" not in cached_batch_facts(inside).qc_pending  # cached from uncommitted rows
+        assert "viability" not in cached_batch_facts(inside).qc_pending  # read from uncommitted rows
+        assert BatchFacts.objects.get(batch_id=batch.pk).version == inside.facts_version  # and stored
         raise RuntimeError("roll back")
+    assert not BatchFacts.objects.filter(batch_id=batch.pk, version=inside.facts_version).exists()
     qc_result_record(batch=batch, test="cd73", value=99, actor=staff.qc, tested_at=timezone.now())
     after = Batch.objects.get(pk=batch.pk)
-    assert facts_cache_key(after) != facts_cache_key(inside)
+    assert after.facts_version != inside.facts_version
     assert "viability" in cached_batch_facts(after).qc_pending
 
 
@@ -220,3 +241,162 @@ def test_readiness_from_a_warm_cache_costs_two_queries(staff, qa_client):
     # The token with its user and the user's roles (a subquery), then the batch row scoped to the caller.
     assert token.startswith('SELECT "compliance_apitoken"') and '"compliance_user_groups"' in token
     assert row.startswith('SELECT "batches_batch"."id", "batches_batch"."din", "batches_batch"."therapy_id"')
+
+
+# --- Stored facts (BatchFacts) ---------------------------------------------------------
+
+
+def _facts(**changes: Any) -> ReadinessFacts:
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    facts = ReadinessFacts(
+        din="B999926000001",
+        release_signature_valid=None,
+        qc_pending=("viability",),
+        qc_failed=(),
+        open_deviations=('Major deviation open: it\'s "quoted" — and not ASCII',),
+        doses=(
+            rd.DoseState(
+                "B999926000001-1",
+                "available",
+                dt.datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=tokyo),
+                "42",
+                "scheduled",
+            ),
+            rd.DoseState("B999926000001-2", "pending_release", None, None, None),
+        ),
+        patient=PatientFacts(dt.date(2026, 2, 29 - 1), "B", "contusion", False, Decimal("70.25")),
+        protocol=ProtocolRules("MSC-SCI-2", ("A", "B"), 14, None, 31, 180),
+        projected_ready_on=dt.date(2026, 12, 24),
+    )
+    return replace(facts, **changes)
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [_facts(), _facts(release_signature_valid=True, projected_ready_on=None, doses=(), qc_pending=())],
+    ids=["full", "empty"],
+)
+def test_facts_round_trip_through_storage_exactly(staff, facts):
+    batch = formulated_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    row = Batch.objects.get(pk=batch.pk)
+    assert store_batch_facts([(row, facts)])
+    stored = BatchFacts.objects.get(batch_id=batch.pk)  # read back from jsonb, not from the dict written
+    assert stored.version == row.facts_version
+    back = facts_from_json(stored.facts, therapy_id=row.therapy_id)
+    assert back == facts
+    for mine, theirs in zip(back.doses, facts.doses, strict=True):  # same instant and same offset
+        assert (mine.expires_at and mine.expires_at.utcoffset()) == (
+            theirs.expires_at and theirs.expires_at.utcoffset()
+        )
+    assert type(back.patient.weight_kg) is Decimal and type(back.qc_failed) is tuple
+    assert facts_from_json(stored.facts, therapy_id=row.therapy_id + 1) is None  # another therapy: recomputed
+
+
+def test_real_facts_round_trip_through_storage_exactly(staff, qa_client):
+    batch = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    qa_client.get(f"{API}/batches/{batch.din}/readiness")  # stores them
+    row = Batch.objects.select_related("therapy__patient", "therapy__protocol").get(pk=batch.pk)
+    stored = BatchFacts.objects.get(batch_id=batch.pk)
+    assert stored.version == row.facts_version
+    assert facts_from_json(stored.facts, therapy_id=row.therapy_id) == batch_facts(row)
+
+
+def test_stale_stored_facts_are_recomputed(staff, qa_client):
+    batch, at = formulated_batch(staff, injured_days_ago=INJURED_DAYS_AGO), _at()
+    warm(qa_client, batch, at)
+    stored = BatchFacts.objects.get(batch_id=batch.pk)
+    qc_result_record(batch=batch, test="viability", value=92, actor=staff.qc, tested_at=timezone.now())
+    current = Batch.objects.get(pk=batch.pk).facts_version
+    assert stored.version < current  # the row is stale now
+    assert "viability result missing" not in {b["detail"] for b in answer(qa_client, batch, at)["blockers"]}
+    assert BatchFacts.objects.get(batch_id=batch.pk).version == current  # recomputed and stored
+
+
+def test_stored_facts_of_another_format_are_recomputed(staff, qa_client):
+    batch, at = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO), _at()
+    warm(qa_client, batch, at)
+    BatchFacts.objects.filter(batch_id=batch.pk).update(facts={"format": 0, "ready": "garbage"})
+    assert answer(qa_client, batch, at)["ready"] is True
+    assert BatchFacts.objects.get(batch_id=batch.pk).facts["format"] == FACTS_FORMAT
+    warm(qa_client, batch, at)
+
+
+def test_storing_never_replaces_newer_facts(staff):
+    batch = formulated_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    old = Batch.objects.get(pk=batch.pk)
+    record_qc(batch, staff)
+    new = Batch.objects.get(pk=batch.pk)
+    assert store_batch_facts([(new, _facts(qc_pending=()))])
+    assert store_batch_facts([(old, _facts())])  # a slow reader of the older version comes last
+    stored = BatchFacts.objects.get(batch_id=batch.pk)
+    assert (stored.version, stored.facts["qc_pending"]) == (new.facts_version, [])
+
+
+def test_the_stored_row_is_not_audited_and_does_not_bump_the_version(staff, qa_client):
+    batch = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    version = Batch.objects.get(pk=batch.pk).facts_version
+    entries = AuditEntry.objects.count()
+    assert qa_client.get(f"{API}/batches/{batch.din}/readiness").status_code == 200
+    assert BatchFacts.objects.get(batch_id=batch.pk).version == version  # stored, at the version read
+    assert Batch.objects.get(pk=batch.pk).facts_version == version  # the write bumped nothing
+    assert AuditEntry.objects.count() == entries
+    assert not AuditEntry.objects.filter(table_name=BatchFacts._meta.db_table).exists()
+
+
+def test_a_failure_to_store_does_not_fail_the_request(staff, qa_client, monkeypatch):
+    batch, at = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO), _at()
+    monkeypatch.setattr(selectors, "_UPSERT", "INSERT INTO no_such_table VALUES (%s, %s, %s, %s)")
+    assert answer(qa_client, batch, at)["ready"] is True  # computed, not stored; the transaction lives on
+    assert not BatchFacts.objects.filter(batch_id=batch.pk).exists()
+
+
+def test_the_refresh_command_stores_missing_and_stale_facts(staff, qa_client):
+    batches = [released_batch(staff, injured_days_ago=INJURED_DAYS_AGO) for _ in range(3)]
+    call_command("refresh_readiness_facts", stdout=StringIO())  # without --all: only stale stored rows
+    assert not BatchFacts.objects.exists()
+    call_command("refresh_readiness_facts", "--all", "--chunk", "2", stdout=StringIO())
+    versions = dict(Batch.objects.values_list("id", "facts_version"))
+    assert dict(BatchFacts.objects.values_list("batch_id", "version")) == versions
+    deviation_open(batch=batches[0], severity="minor", description="Label smudged", actor=staff.tech)
+    out = StringIO()
+    call_command("refresh_readiness_facts", stdout=out)
+    assert "stored for 1 of 1 batches" in out.getvalue()
+    at = _at()
+    with CaptureQueriesContext(connection) as queries:  # current for every batch: the warm cost at once
+        for batch in batches:
+            qa_client.get(f"{API}/batches/{batch.din}/readiness", {"at": at.isoformat()})
+    assert len(queries) <= 2 * len(batches) + 1  # + at most one last_used_at write
+    assert codes(answer(qa_client, batches[0], at)) == {"deviation_open", "signature_invalid"}
+
+
+# --- The lean readiness path: same JSON as the serializer, same rows as the ORM ------------------
+
+
+def test_the_readiness_json_is_the_serializers(staff, qa_client):
+    from compliance.api import serializers as s
+    from compliance.api.views import readiness_batches, readiness_data
+
+    released = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    infusion_schedule(dose=released.doses.get(), scheduled_for=_at(), route="iv", actor=staff.qa)
+    growing = formulated_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    tokyo = (timezone.now() + IN_WINDOW).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    for batch in (released, growing):
+        for at in (tokyo, tokyo.astimezone(dt.UTC), tokyo.replace(microsecond=0)):
+            body = qa_client.get(f"{API}/batches/{batch.din}/readiness", {"at": at.isoformat()}).json()
+            row = readiness_batches().get(pk=batch.pk)  # the ORM form of the endpoint's query
+            expected = json.loads(JSONRenderer().render(s.ReadinessOut(readiness_data(row, at)).data))
+            assert body == expected
+            assert list(body) == list(expected) and list(body["doses"][0]) == list(expected["doses"][0])
+    assert body["projected_ready_on"] is not None and body["doses"][0]["expires_at"] is None
+    assert released.doses.get().expires_at is not None
+
+
+def test_the_token_columns_need_no_database_converter():
+    """``token_authenticate`` builds its models from the driver's values: that holds while no column converts."""
+    from batches.models import Clinic
+    from compliance.models import ApiToken, User
+
+    for model in (ApiToken, User, Clinic):
+        for field in model._meta.concrete_fields:
+            column = field.get_col(model._meta.db_table)
+            assert not field.get_db_converters(connection) + connection.ops.get_db_converters(column), field

@@ -6,9 +6,10 @@ is measured again. For a released batch the added rows change the record, so
 the release signature no longer matches it and the batch stops being ready:
 the answer changes, the number of queries must not.
 
-Readiness and FHIR read the batch's readiness facts from the cache, keyed by the
-batch's ``facts_version`` (bumped by triggers on every write): each is measured
-cold (empty cache: the facts are read) and warm (the facts are cached).
+Readiness and FHIR read the batch's readiness facts stored with the batch's
+``facts_version`` they were read at (``BatchFacts``, joined to the batch row;
+triggers bump the version on every write): each is measured cold (no stored
+facts: they are read and stored) and warm (the stored facts are current).
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from batches.models import Batch, CultureStep, CustodyTransfer, Finding, Location
+from batches.models import Batch, BatchFacts, CultureStep, CustodyTransfer, Finding, Location
 from compliance.roles import Role
 from compliance.tokens import token_issue
 from tests.api.conftest import API, bearer
@@ -48,7 +48,7 @@ def count_queries(
 ) -> int:
     client.get(path, params)  # warm-up: the token's last_used_at write happens at most once a minute
     if cold:
-        cache.clear()  # the readiness facts are read again
+        BatchFacts.objects.all().delete()  # the readiness facts are read again, and stored
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path, params)
     assert response.status_code == 200, response.content
@@ -99,12 +99,17 @@ def qa_client(user_client) -> APIClient:
     return user_client(Role.QA)
 
 
-# What a request reads whatever the cache holds: the principal, then the batch row.
-WARM_READINESS = ["token with its user and the user's roles", "batch (status, facts_version), scoped"]
-# What a cache miss adds: the readiness facts (batches_facts in compliance/selectors.py).
+# What a request reads whatever is stored: the principal, then the batch row joined with its stored facts.
+WARM_READINESS = [
+    "token with its user and the user's roles",
+    "batch (status, facts_version, stored facts), scoped",
+]
+# What stale or missing stored facts add: the readiness facts (batch_facts in compliance/selectors.py), then
+# storing them: one upsert, in a savepoint here because the test runs in a transaction (autocommit: the upsert).
 FACTS_QUERIES = [
     "batch with therapy, patient and protocol", "qc results", "active infusions", "doses",
     *RECORD_QUERIES, "open deviations", "effective steps (growth projection)",
+    "savepoint", "upsert of the stored facts", "release savepoint",
 ]  # fmt: skip
 
 
@@ -120,7 +125,7 @@ def test_readiness_queries_do_not_grow_with_history(staff, qa_client):
     answer = qa_client.get(path, at).json()
     assert answer["ready"] is False
     assert "signature_invalid" in {b["code"] for b in answer["blockers"]}
-    assert short == long == (len(WARM_READINESS), len(WARM_READINESS + FACTS_QUERIES)) == (2, 15)
+    assert short == long == (len(WARM_READINESS), len(WARM_READINESS + FACTS_QUERIES)) == (2, 18)
 
 
 def test_readiness_of_a_clinic_token_queries_do_not_grow_with_history(staff):
@@ -130,7 +135,7 @@ def test_readiness_of_a_clinic_token_queries_do_not_grow_with_history(staff):
     short = count_queries(client, path), count_queries(client, path, cold=True)
     add_history(batch, staff)
     # As for staff: the token query's roles subquery is empty for a clinic system.
-    assert short == (count_queries(client, path), count_queries(client, path, cold=True)) == (2, 15)
+    assert short == (count_queries(client, path), count_queries(client, path, cold=True)) == (2, 18)
 
 
 def test_batch_detail_queries_do_not_grow_with_steps(staff, qa_client):
@@ -152,5 +157,8 @@ def test_fhir_product_queries_do_not_grow_with_history(staff, qa_client):
     short = count_queries(qa_client, path), count_queries(qa_client, path, cold=True)
     add_history(batch, staff)
     long = count_queries(qa_client, path), count_queries(qa_client, path, cold=True)
-    warm = ["token with its user and the user's roles", "dose with batch, collection, therapy and protocol"]
-    assert short == long == (len(warm), len(warm + FACTS_QUERIES)) == (2, 15)
+    warm = [
+        "token with its user and the user's roles",
+        "dose with batch, its stored facts, collection, therapy and protocol",
+    ]
+    assert short == long == (len(warm), len(warm + FACTS_QUERIES)) == (2, 18)
