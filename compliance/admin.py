@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from compliance.models import AuditEntry, User
+from compliance.models import ApiToken, AuditEntry, User
+from compliance.tokens import token_revoke
 
 
 class NoDeleteMixin:
@@ -51,3 +52,23 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """Tokens are issued by ``manage.py issue_token`` (the key is shown once); here they are reviewed and revoked."""
+
+    list_display = ("prefix", "clinic", "user", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at", "clinic")
+    readonly_fields = ("prefix", "clinic", "user", "created_at", "expires_at", "last_used_at", "revoked_at")
+    exclude = ("key_hash",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for token in queryset.filter(revoked_at__isnull=True):
+            token_revoke(token=token, actor=request.user)
+        self.message_user(request, "Tokens revoked.")

@@ -50,9 +50,10 @@ def token_issue(
     return token, key
 
 
-def token_revoke(*, token: ApiToken, at: dt.datetime | None = None) -> ApiToken:
+def token_revoke(*, token: ApiToken, at: dt.datetime | None = None, actor: object = None) -> ApiToken:
     """Revoke a token from ``at`` (default now). Revoking twice keeps the first time."""
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=at or timezone.now())
+    with audit_context(actor=actor, reason="API token revoked"):
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=at or timezone.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token
 

@@ -236,8 +236,13 @@ class InfusionObservation(models.Model):
         return f"{self.get_kind_display()} after {self.infusion_id}"
 
 
+@audited(skip=("last_used_at",), mask=("key_hash",))
 class ApiToken(models.Model):
-    """A bearer token of a clinic system or a user. Only its SHA-256 is stored."""
+    """A bearer token of a clinic system or a user. Only its SHA-256 is stored.
+
+    Issuing and revoking are audited; use (``last_used_at``) is not, and the hash never
+    appears in an audit entry.
+    """
 
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to recognise a token in lists.")

@@ -219,3 +219,35 @@ def test_every_regulated_model_is_audited_and_undeletable():
         )
         protected = {row[0] for row in cursor.fetchall()}
     assert {Batch._meta.db_table, Clinic._meta.db_table} <= protected
+
+
+def test_token_issue_and_revocation_are_audited_without_the_hash_and_use_is_not(technician):
+    from compliance.tokens import token_authenticate, token_issue, token_revoke
+
+    token, key = token_issue(user=technician, actor=technician)
+    token_authenticate(key)
+    token_revoke(token=token)
+
+    issued, revoked = entries_for(token)
+    assert issued.action == "INSERT" and issued.after["key_hash"] == "(changed; value not recorded)"
+    assert issued.reason == "API token issued" and issued.actor_id == technician.pk
+    assert list(revoked.after) == ["revoked_at"] and revoked.reason == "API token revoked"
+
+
+def test_admin_revokes_a_token_and_never_shows_its_hash(client, admin_user, technician):
+    from compliance.models import ApiToken
+    from compliance.tokens import token_authenticate, token_issue
+
+    token, key = token_issue(user=technician)
+    client.login(username=admin_user.username, password=PASSWORD)
+
+    page = client.get(f"/admin/compliance/apitoken/{token.pk}/change/")
+    response = client.post(
+        "/admin/compliance/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+
+    assert page.status_code == 200 and token.key_hash not in page.content.decode()
+    assert response.status_code == 302
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert token_authenticate(key) is None
+    assert entries_for(token)[-1].actor_id == admin_user.pk
