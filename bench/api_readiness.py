@@ -44,7 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from _setup import BASE_DIR, configure  # bench/ is the script's directory
+
 BENCH_DATABASE = "lims_bench_api"
 TARGET_RATIO = 0.40
 
@@ -169,34 +170,7 @@ _RELEASE = [
 
 
 def _configure() -> dict[str, Any]:
-    """Point Django at ``lims_bench_api`` on the development server, before django.setup()."""
-    sys.path.insert(0, str(BASE_DIR))
-    os.environ.setdefault("LIMS_ENV", "development")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
-    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-    from django.conf import settings
-
-    database: dict[str, Any] = settings.DATABASES["default"]  # starts the embedded server if needed
-    _create_database({k: database[k] for k in ("USER", "PASSWORD", "HOST", "PORT")})
-    database["NAME"] = BENCH_DATABASE
-    database["CONN_MAX_AGE"] = 0
-    settings.DEBUG = False
-    return database
-
-
-def _connect_params(server: dict[str, Any], dbname: str) -> dict[str, Any]:
-    params = {"dbname": dbname, "user": server["USER"], "password": server["PASSWORD"] or None}
-    params |= {"host": server["HOST"] or None, "port": server["PORT"] or None}
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def _create_database(server: dict[str, Any]) -> None:
-    import psycopg
-
-    with psycopg.connect(**_connect_params(server, "postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone():
-            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-            print(f"created database {BENCH_DATABASE}")
+    return configure(BENCH_DATABASE)
 
 
 def _database_url(database: dict[str, Any]) -> str:

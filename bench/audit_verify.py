@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import resource
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from _setup import configure  # bench/ is the script's directory
+
 BENCH_DATABASE = "lims_bench"
 
 _SEED_SQL = """
@@ -31,31 +30,7 @@ SELECT 'BENCH-' || g, 'Bench clinic ' || g, true FROM generate_series(%s, %s) AS
 
 
 def _configure() -> dict[str, Any]:
-    """Point Django at ``lims_bench`` on the development server, before django.setup()."""
-    sys.path.insert(0, str(BASE_DIR))
-    os.environ.setdefault("LIMS_ENV", "development")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
-    from django.conf import settings
-
-    database: dict[str, Any] = settings.DATABASES["default"]  # starts the embedded server if needed
-    server = {k: database[k] for k in ("USER", "PASSWORD", "HOST", "PORT")}
-    _create_database(server)
-    database["NAME"] = BENCH_DATABASE
-    database["CONN_MAX_AGE"] = 0
-    settings.DEBUG = False  # DEBUG keeps every query in memory; not what production measures
-    return database
-
-
-def _create_database(server: dict[str, Any]) -> None:
-    import psycopg
-
-    params = {"dbname": "postgres", "user": server["USER"], "password": server["PASSWORD"] or None}
-    params |= {"host": server["HOST"] or None, "port": server["PORT"] or None}
-    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}, autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone()
-        if not found:
-            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-            print(f"created database {BENCH_DATABASE}")
+    return configure(BENCH_DATABASE)
 
 
 def _reset() -> None:

@@ -232,7 +232,7 @@ class Batch(models.Model):
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     # Changed by database triggers whenever a fact readiness depends on changes (batches/facts.py).
-    facts_version = models.BigIntegerField(default=0, editable=False)
+    facts_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name_plural = "batches"
