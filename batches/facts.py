@@ -2,7 +2,7 @@
 
 Readiness facts (QC, deviations, release record, doses and infusions, patient
 and protocol) are stored per batch with the ``facts_version`` they were read at
-(``BatchFacts``; ``compliance.selectors.cached_batch_facts``) and used while that
+(``BatchFacts``; ``compliance.stored_facts.cached_batch_facts``) and used while that
 is still the batch's version. ``batches_batchfacts`` is derived data: not audited,
 and not a source below, so storing facts never bumps a version. Statement-level triggers on
 every table those facts are read from bump the version of each batch a

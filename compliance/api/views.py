@@ -25,7 +25,7 @@ from batches.api.permissions import ALL_ROLES, ReadAccess, allow, principal_clin
 from batches.api.views import DIN_PARAMETER
 from batches.models import Batch, BatchFacts, Dose
 from batches.tasks import enqueue_batch_refresh
-from compliance import fhir, selectors
+from compliance import fhir, selectors, stored_facts
 from compliance.api import serializers as s
 from compliance.domain.readiness import readiness
 from compliance.models import Deviation, Infusion
@@ -184,7 +184,7 @@ def _at(request: Request) -> dt.datetime:
 
 def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:
     """The answer from the batch row (status, facts_version) and its stored facts: no query when current."""
-    facts = selectors.cached_batch_facts(batch)
+    facts = stored_facts.cached_batch_facts(batch)
     answer = readiness(selectors.batch_state_at(batch.status, facts, at), at)
     return {
         "din": batch.din, "ready": answer.ready, "status": batch.status, "at": at, "blockers": answer.blockers,
@@ -369,6 +369,6 @@ class FhirProduct(ApiView):
     )
     def get(self, request: Request, dose_id: str) -> Response:
         dose = _dose(request, dose_id, "batch__stored_facts")
-        answer = selectors.cached_batch_readiness(dose.batch).for_dose(dose.dose_id)
+        answer = stored_facts.cached_batch_readiness(dose.batch).for_dose(dose.dose_id)
         resource = fhir.biologically_derived_product(dose, ready=bool(answer and answer.ready))
         return Response(resource, content_type="application/fhir+json")

@@ -30,23 +30,16 @@ from batches.domain.eligibility import PatientFacts, ProtocolRules
 from batches.models import Batch, BatchFacts, Location
 from batches.services import custody_transfer, step_amend
 from batches.services.expiry import dose_expiry_sweep
-from compliance import selectors
+from compliance import stored_facts
 from compliance.domain import readiness as rd
 from compliance.models import AuditEntry, Deviation
 from compliance.roles import Role
-from compliance.selectors import (
-    FACTS_FORMAT,
-    ReadinessFacts,
-    batch_facts,
-    batch_readiness,
-    cached_batch_facts,
-    facts_from_json,
-    store_batch_facts,
-)
+from compliance.selectors import ReadinessFacts, batch_facts, batch_readiness
 from compliance.services.deviations import deviation_close, deviation_open
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
 from compliance.services.scheduling import infusion_cancel, infusion_schedule
+from compliance.stored_facts import FACTS_FORMAT, cached_batch_facts, facts_from_json, store_batch_facts
 from tests.api.conftest import API
 from tests.builders import Staff, formulated_batch, record_qc, released_batch, sign_checklist
 from tests.factories import PASSWORD, LocationFactory, scan
@@ -345,7 +338,7 @@ def test_the_stored_row_is_not_audited_and_does_not_bump_the_version(staff, qa_c
 
 def test_a_failure_to_store_does_not_fail_the_request(staff, qa_client, monkeypatch):
     batch, at = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO), _at()
-    monkeypatch.setattr(selectors, "_UPSERT", "INSERT INTO no_such_table VALUES (%s, %s, %s, %s)")
+    monkeypatch.setattr(stored_facts, "_UPSERT", "INSERT INTO no_such_table VALUES (%s, %s, %s, %s)")
     assert answer(qa_client, batch, at)["ready"] is True  # computed, not stored; the transaction lives on
     assert not BatchFacts.objects.filter(batch_id=batch.pk).exists()
 
