@@ -68,7 +68,7 @@ def step_record(
     performed_at = performed_at or now
     with transaction.atomic(), audit_context(actor=actor, reason=f"{kind} step logged"):
         locked = (
-            Batch.objects.select_for_update()
+            Batch.objects.select_for_update(no_key=True, of=("self",))
             .select_related("collection", "therapy__protocol", "therapy__patient")
             .get(pk=batch.pk)
         )
@@ -103,7 +103,7 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
     values = _decimals(values)
     with transaction.atomic(), audit_context(actor=actor, reason=reason):
-        original = CultureStep.objects.select_for_update().get(pk=step.pk)
+        original = CultureStep.objects.select_for_update(no_key=True).get(pk=step.pk)
         blockers = []
         if CultureStep.objects.filter(amends=original).exists():
             blockers.append(

@@ -44,7 +44,11 @@ def custody_transfer(
     now = timezone.now()
     performed_at = performed_at or now
     with transaction.atomic(), audit_context(actor=actor, reason="custody transfer"):
-        locked = Batch.objects.select_for_update().select_related("therapy__protocol").get(pk=batch.pk)
+        locked = (
+            Batch.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("therapy__protocol")
+            .get(pk=batch.pk)
+        )
         previous = locked.custody_transfers.select_related("to_location").order_by("-sequence").first()
         _refuse_if_invalid(locked, to_location, performed_at, now, previous)
         transfer = CustodyTransfer.objects.create(

@@ -24,6 +24,8 @@ def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: An
     if problem is None:
         return
     with transaction.atomic(), audit_context(actor=actor, reason=f"identity check failed at {action}"):
+        # A finding blocks release: the batch lock makes a release decide before or after it.
+        Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         Finding.objects.create(
             batch=batch,
             kind=Finding.Kind.IDENTITY_MISMATCH,

@@ -35,7 +35,7 @@ def batch_transition(
     when the move is not allowed.
     """
     with transaction.atomic(), audit_context(actor=actor, reason=reason or f"status -> {to}"):
-        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        locked = Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         current = BatchStatus(locked.status)
         origin = BatchStatus(locked.quarantined_from) if locked.quarantined_from else None
         blockers = check_transition(current, to, quarantined_from=origin)

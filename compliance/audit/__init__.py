@@ -13,6 +13,24 @@ How it fits together:
   reason=)``; web requests get a request id from the middleware; a shell or a
   command is labelled with the OS user and command line.
 * ``verify_chain`` recomputes the chain and names the first broken entry.
+
+Lock order (every service follows it; breaking it deadlocks under load):
+
+1. Domain rows first, before the first audited write of the transaction, and
+   the batch before the rows under it: batch -> deviation / finding / dose ->
+   infusion. The batch lock is what makes a decision on a batch (release,
+   signing, scheduling, closure) see every QC result, finding and deviation:
+   whoever adds one locks the batch too, so they queue instead of interleave.
+   ``signer_authenticate`` locks the user row in its own short transaction,
+   before the signed action's.
+2. The audit chain head last. The trigger takes it FOR UPDATE at the first
+   audited write and holds it to commit, so nothing may be locked after it
+   except what that commit's foreign-key checks take.
+3. Those checks take FOR KEY SHARE on every referenced row (batch, user...)
+   at commit, after the head. So rows are locked with
+   ``select_for_update(no_key=True)`` (FOR NO KEY UPDATE, which does not
+   conflict with FOR KEY SHARE), never plain FOR UPDATE, and with
+   ``of=("self",)`` when joined rows (protocol, therapy) need not be locked.
 """
 
 from compliance.audit.context import audit_context, connect_signals, current_context

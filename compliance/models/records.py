@@ -37,10 +37,25 @@ class Signature(models.Model):
     content_hash = models.CharField(max_length=64)
     content = models.JSONField(help_text="The canonical content that was signed.")
     comment = models.TextField(blank=True)
+    # Set only on rows signed twice before the unique constraint existed (migration 0004):
+    # they stay (signatures are never deleted) but no longer count.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["signed_at"]
         indexes = [models.Index(fields=["record_type", "record_id"], name="signature_record_idx")]
+        constraints = [
+            # One signature per signer, meaning and record *content*: the content hash is
+            # part of the key so that a signature a later change invalidated can be given
+            # again on the new content, while a repeat on unchanged content cannot.
+            models.UniqueConstraint(
+                fields=["record_type", "record_id", "signer", "meaning", "content_hash"],
+                condition=models.Q(duplicate_of__isnull=True),
+                name="signature_once_per_content",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.printed_name} {self.meaning} {self.record_type} {self.record_id}"

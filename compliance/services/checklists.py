@@ -14,7 +14,12 @@ from compliance.models import ChecklistItem, ChecklistTemplate, Signature, User
 from compliance.records import record_content
 from compliance.roles import Role, has_role
 from compliance.selectors import blocking_deviations, checklist_template, qc_status
-from compliance.services.signatures import signature_create, signature_is_valid, signer_authenticate
+from compliance.services.signatures import (
+    already_signed,
+    signature_create,
+    signature_is_valid,
+    signer_authenticate,
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,9 @@ def checklist_status(batch: Batch) -> ChecklistStatus:
     """Every item with its evidence, its signatures (and whether each still holds) and completeness."""
     template = checklist_template(batch)
     signatures = list(
-        Signature.objects.filter(record_type="checklist_item", record_id__startswith=f"{batch.din}:")
+        Signature.objects.filter(
+            record_type="checklist_item", record_id__startswith=f"{batch.din}:", duplicate_of__isnull=True
+        )
         .select_related("signer")
         .order_by("signed_at")
     )
@@ -157,19 +164,30 @@ def checklist_item_sign(
     Refused while the item's evidence fails, for a signer without the role,
     for a verifier who reviewed the item or performed a step it covers, and
     for a signature already given and still valid.
+
+    The rules are checked once before the password is taken (a refusal then
+    costs no attempt) and decided again under the batch lock, on what is
+    committed by then: of concurrent identical signings exactly one succeeds,
+    the others get ``already_signed``.
     """
+    _signable_entry(batch, item_code, actor, meaning)
+    signer_authenticate(user=actor, password=password)
+    with transaction.atomic(), audit_context(actor=actor, reason=f"checklist item {item_code} {meaning}"):
+        locked = Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
+        entry = _signable_entry(locked, item_code, actor, meaning)
+        return signature_create(
+            signer=actor, meaning=meaning, record_type="checklist_item", record_id=_record_id(locked, entry.item),
+            content=record_content(locked, _scope(entry.item)),
+        )  # fmt: skip
+
+
+def _signable_entry(batch: Batch, item_code: str, actor: User, meaning: str) -> ItemStatus:
     status = checklist_status(batch)
     entry = next((i for i in status.items if i.item.code == item_code), None)
     if entry is None:
         raise DomainError([Blocker("unknown_item", f"No checklist item '{item_code}' in {status.template}.")])
     _check_signer(batch, entry, actor, meaning)
-    signer_authenticate(user=actor, password=password)
-    with transaction.atomic(), audit_context(actor=actor, reason=f"checklist item {item_code} {meaning}"):
-        Batch.objects.select_for_update().get(pk=batch.pk)
-        return signature_create(
-            signer=actor, meaning=meaning, record_type="checklist_item", record_id=_record_id(batch, entry.item),
-            content=record_content(batch, _scope(entry.item)),
-        )  # fmt: skip
+    return entry
 
 
 def _check_signer(batch: Batch, entry: ItemStatus, actor: User, meaning: str) -> None:
@@ -188,7 +206,7 @@ def _check_signer(batch: Batch, entry: ItemStatus, actor: User, meaning: str) ->
         blockers.append(Blocker("evidence_failing", entry.evidence.detail))
     valid = [(s, ok) for s, ok in entry.signatures if ok]
     if any(s.signer_id == actor.pk and s.meaning == meaning for s, _ in valid):
-        blockers.append(Blocker("already_signed", f"You have already signed this item as {meaning}."))
+        blockers.append(already_signed(meaning))
     if meaning == "verified":
         if not item.requires_second_person:
             blockers.append(Blocker("no_verification", "This item needs no second-person verification."))

@@ -22,7 +22,11 @@ from compliance.services.signatures import signature_create, signer_authenticate
 def deviation_open(
     *, batch: Batch, severity: str, description: str, actor: User, qc_result: QcResult | None = None
 ) -> Deviation:
-    """Open a deviation. A major or critical one quarantines the batch until it is closed."""
+    """Open a deviation. A major or critical one quarantines the batch until it is closed.
+
+    The batch is locked first, so a release or a closure deciding on the
+    batch's deviations either sees this one or is decided before it opens.
+    """
     if severity not in Deviation.Severity.values:
         raise DomainError(
             [Blocker("invalid_severity", f"Severity must be one of: {', '.join(Deviation.Severity.values)}.")]
@@ -30,6 +34,7 @@ def deviation_open(
     if not description.strip():
         raise DomainError([Blocker("description_required", "Describe the deviation.")])
     with transaction.atomic(), audit_context(actor=actor, reason=f"{severity} deviation opened"):
+        _lock_batch(batch.pk)
         deviation = Deviation.objects.create(
             batch=batch, severity=severity, description=description, qc_result=qc_result,
             opened_at=timezone.now(), opened_by=actor,
@@ -37,6 +42,11 @@ def deviation_open(
         if severity != Deviation.Severity.MINOR:
             _quarantine(batch, actor, f"{severity} deviation: {description}")
     return deviation
+
+
+def _lock_batch(batch_id: int) -> Batch:
+    # Batch before deviation, both before the first audited write: the order in compliance.audit.
+    return Batch.objects.select_for_update(no_key=True).get(pk=batch_id)
 
 
 def _quarantine(batch: Batch, actor: User, reason: str) -> None:
@@ -51,7 +61,8 @@ def deviation_investigate(*, deviation: Deviation, actor: User, investigation: s
     if not investigation.strip():
         raise DomainError([Blocker("investigation_required", "Describe the investigation.")])
     with transaction.atomic(), audit_context(actor=actor, reason="deviation investigated"):
-        locked = Deviation.objects.select_for_update().get(pk=deviation.pk)
+        _lock_batch(deviation.batch_id)
+        locked = Deviation.objects.select_for_update(no_key=True).get(pk=deviation.pk)
         _refuse_if_closed(locked)
         locked.investigation = investigation
         locked.investigated_at = timezone.now()
@@ -69,7 +80,8 @@ def deviation_assess(
         raise DomainError([Blocker("assessment_required", "Write the impact assessment.")])
     signer_authenticate(user=actor, password=password)
     with transaction.atomic(), audit_context(actor=actor, reason="deviation impact assessed"):
-        locked = Deviation.objects.select_for_update().get(pk=deviation.pk)
+        _lock_batch(deviation.batch_id)
+        locked = Deviation.objects.select_for_update(no_key=True).get(pk=deviation.pk)
         _refuse_if_closed(locked)
         locked.impact_assessment = impact_assessment
         locked.assessment_signature = signature_create(
@@ -83,7 +95,12 @@ def deviation_assess(
 def deviation_close(
     *, deviation: Deviation, actor: User, password: str, impact_assessment: str, capa: str
 ) -> Deviation:
-    """QA closes a deviation with a signature; the batch leaves quarantine when nothing else holds it."""
+    """QA closes a deviation with a signature; the batch leaves quarantine when nothing else holds it.
+
+    The batch is locked before the deviation, so concurrent closures of two
+    deviations of one batch run one after the other and the last one sees
+    that nothing holds the batch any more.
+    """
     require_role(actor, Role.QA, action="close a deviation")
     blockers = []
     if not impact_assessment.strip():
@@ -94,7 +111,8 @@ def deviation_close(
         raise DomainError(blockers)
     signer_authenticate(user=actor, password=password)
     with transaction.atomic(), audit_context(actor=actor, reason="deviation closed"):
-        locked = Deviation.objects.select_for_update().get(pk=deviation.pk)
+        _lock_batch(deviation.batch_id)
+        locked = Deviation.objects.select_for_update(no_key=True).get(pk=deviation.pk)
         _refuse_if_closed(locked)
         if locked.qc_result_id and not locked.investigation:
             raise DomainError(
@@ -141,7 +159,8 @@ def finding_assess(
         raise DomainError([Blocker("assessment_required", "Write the assessment.")])
     signer_authenticate(user=actor, password=password)
     with transaction.atomic(), audit_context(actor=actor, reason="finding assessed"):
-        locked = Finding.objects.select_for_update().get(pk=finding.pk)
+        _lock_batch(finding.batch_id)
+        locked = Finding.objects.select_for_update(no_key=True).get(pk=finding.pk)
         if locked.assessed_at is not None:
             raise DomainError([Blocker("already_assessed", "The finding has been assessed already.")])
         signature_create(

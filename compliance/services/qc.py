@@ -49,7 +49,7 @@ def qc_result_record(
     tested_at = tested_at or timezone.now()
     with transaction.atomic(), audit_context(actor=actor, reason=f"QC result: {test}"):
         locked = (
-            Batch.objects.select_for_update()
+            Batch.objects.select_for_update(no_key=True, of=("self",))
             .select_related("therapy__protocol", "therapy__patient")
             .get(pk=batch.pk)
         )

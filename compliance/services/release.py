@@ -79,6 +79,11 @@ def batch_release(
     Release is refused with every blocker unless the checklist is complete
     with valid signatures, QC is complete and within specification, no
     deviation blocks, and every finding is assessed.
+
+    The blockers are read once before the password is taken (a refusal then
+    costs no attempt) and decided again under the batch lock: a QC result,
+    finding or deviation committed meanwhile locks the batch too, so it is
+    either seen here or waits for this decision.
     """
     require_role(actor, Role.QA, action="release or reject batches")
     _check_segregation(batch, actor)
@@ -87,24 +92,38 @@ def batch_release(
     if decision == "reject" and not reason.strip():
         raise DomainError([Blocker("reason_required", "A rejection needs a reason.")])
     batch.refresh_from_db()
-    blockers = release_blockers(batch) if decision == "release" else []
-    if blockers:
-        raise DomainError(blockers)
+    _refuse_if_blocked(batch, decision)
     signer_authenticate(user=actor, password=password)
     now = now or timezone.now()
     with transaction.atomic(), audit_context(actor=actor, reason=f"batch {decision}: {reason}".strip(": ")):
-        locked = Batch.objects.select_for_update().select_related("therapy__protocol").get(pk=batch.pk)
-        signature = signature_create(
-            signer=actor, meaning="approved", record_type="batch_release", record_id=locked.din,
-            content=release_content(locked, decision), comment=reason, now=now,
-        )  # fmt: skip
-        target = BatchStatus.RELEASED if decision == "release" else BatchStatus.REJECTED
-        batch_transition(batch=locked, to=target, actor=actor, reason=reason or f"QA {decision}", at=now)
-        if decision == "release":
-            expires = now + dt.timedelta(hours=locked.therapy.protocol.shelf_life_hours)
-            Dose.objects.filter(batch=locked).update(status=Dose.Status.AVAILABLE, expires_at=expires)
-        else:
-            Dose.objects.filter(batch=locked).update(status=Dose.Status.UNAVAILABLE)
-        return ReleaseDecision.objects.create(
-            batch=locked, decision=decision, reason=reason, signature=signature, decided_at=now
+        locked = (
+            Batch.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("therapy__protocol")
+            .get(pk=batch.pk)
         )
+        _check_segregation(locked, actor)
+        _refuse_if_blocked(locked, decision)
+        return _decide(locked, actor, decision, reason, now)
+
+
+def _refuse_if_blocked(batch: Batch, decision: str) -> None:
+    blockers = release_blockers(batch) if decision == "release" else []
+    if blockers:
+        raise DomainError(blockers)
+
+
+def _decide(batch: Batch, actor: User, decision: str, reason: str, now: dt.datetime) -> ReleaseDecision:
+    signature = signature_create(
+        signer=actor, meaning="approved", record_type="batch_release", record_id=batch.din,
+        content=release_content(batch, decision), comment=reason, now=now,
+    )  # fmt: skip
+    target = BatchStatus.RELEASED if decision == "release" else BatchStatus.REJECTED
+    batch_transition(batch=batch, to=target, actor=actor, reason=reason or f"QA {decision}", at=now)
+    if decision == "release":
+        expires = now + dt.timedelta(hours=batch.therapy.protocol.shelf_life_hours)
+        Dose.objects.filter(batch=batch).update(status=Dose.Status.AVAILABLE, expires_at=expires)
+    else:
+        Dose.objects.filter(batch=batch).update(status=Dose.Status.UNAVAILABLE)
+    return ReleaseDecision.objects.create(
+        batch=batch, decision=decision, reason=reason, signature=signature, decided_at=now
+    )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from batches import isbt128
 from batches.domain import BatchStatus, Blocker, DomainError
-from batches.models import Dose, Finding
+from batches.models import Batch, Dose, Finding
 from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import Infusion, InfusionObservation, User
@@ -29,13 +29,15 @@ def infusion_schedule(
 ) -> Infusion:
     """Schedule the dose for ``scheduled_for`` if readiness at that time says yes.
 
-    The dose row is locked, and a partial unique index allows one active
-    infusion per dose, so of concurrent requests exactly one succeeds; the
-    others get ``already_scheduled``.
+    The batch and then the dose are locked before readiness is read, so the
+    decision sees every committed release, recall or deviation, and a partial
+    unique index allows one active infusion per dose: of concurrent requests
+    exactly one succeeds; the others get ``already_scheduled``.
     """
     with transaction.atomic(), audit_context(actor=actor, reason="infusion scheduled"):
+        _lock_batch_of(dose)
         locked = (
-            Dose.objects.select_for_update()
+            Dose.objects.select_for_update(no_key=True, of=("self",))
             .select_related("batch__therapy__protocol", "batch__therapy__patient")
             .get(pk=dose.pk)
         )
@@ -63,12 +65,18 @@ def infusion_schedule(
             raise DomainError([ALREADY_SCHEDULED]) from error
 
 
+def _lock_batch_of(dose: Dose) -> Batch:
+    # Batch first, before dose and infusion rows and the first audited write (compliance.audit).
+    return Batch.objects.select_for_update(no_key=True).get(pk=dose.batch_id)
+
+
 def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> Infusion:
     """Cancel a scheduled infusion, with a reason; the dose becomes schedulable again."""
     if not reason.strip():
         raise DomainError([Blocker("reason_required", "A cancellation needs a reason.")])
     with transaction.atomic(), audit_context(actor=actor, reason=f"infusion cancelled: {reason}"):
-        locked = Infusion.objects.select_for_update().get(pk=infusion.pk)
+        _lock_batch_of(infusion.dose)
+        locked = Infusion.objects.select_for_update(no_key=True).get(pk=infusion.pk)
         if locked.status != Infusion.Status.SCHEDULED:
             raise DomainError(
                 [
@@ -115,13 +123,14 @@ def infusion_administer(
     dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
     _verify_bedside_scan(dose, scanned_identifier, patient_code, actor)
     with transaction.atomic(), audit_context(actor=actor, reason="infusion administered"):
-        locked = Infusion.objects.select_for_update().get(pk=infusion.pk)
+        batch = _lock_batch_of(dose)
+        locked = Infusion.objects.select_for_update(no_key=True).get(pk=infusion.pk)
         blockers = []
         if locked.status != Infusion.Status.SCHEDULED:
             blockers.append(Blocker("wrong_state", f"The infusion is {locked.status}."))
         if administered_at > timezone.now() + dt.timedelta(minutes=5):
             blockers.append(Blocker("future_time", "The administration time lies in the future."))
-        answer = batch_readiness(dose.batch, administered_at)
+        answer = batch_readiness(batch, administered_at)
         dose_answer = answer.for_dose(dose.dose_id)
         blockers += [
             b for b in (dose_answer.blockers if dose_answer else ()) if b.code != "already_scheduled"
@@ -159,6 +168,7 @@ def _verify_bedside_scan(dose: Dose, scanned: str, patient_code: str | None, act
     if problem is None:
         return
     with transaction.atomic(), audit_context(actor=actor, reason="identity check failed at bedside"):
+        _lock_batch_of(dose)
         Finding.objects.create(
             batch=dose.batch, kind=Finding.Kind.IDENTITY_MISMATCH, detail=f"Bedside: {problem}",
             occurred_at=timezone.now(), recorded_by=actor, scanned_identifier=scanned[:40],

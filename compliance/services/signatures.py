@@ -6,15 +6,17 @@ import datetime as dt
 import json
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from batches.domain import Blocker, DomainError
 from compliance.audit import audit_context
 from compliance.domain.signatures import canonical, content_hash
 from compliance.models import Signature, User
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
+UNIQUE = "signature_once_per_content"  # the database's guard against a repeat signature
 
 
 class SignatureRefused(Exception):
@@ -32,10 +34,16 @@ def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = 
     Runs in its own transaction before the signed action, so every failure
     stays recorded (in the user row's audit entries) even though the action
     is refused. Attempts while locked count as failures too.
+
+    The user row is locked FOR NO KEY UPDATE, not FOR UPDATE: every audited
+    row naming this user (``opened_by``, ``signer``...) checks its foreign key
+    at commit with FOR KEY SHARE, after it holds the audit chain head, and a
+    FOR UPDATE here would wait for that head while blocking that check
+    (the deadlock of issue 9). See the lock order in ``compliance.audit``.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         refusal = None
         if locked.signing_locked_until and locked.signing_locked_until > now:
             refusal = SignatureRefused(
@@ -73,17 +81,36 @@ def signature_create(
     comment: str = "",
     now: dt.datetime | None = None,
 ) -> Signature:
-    """Store a signature bound to ``content``. The caller has authenticated the signer."""
-    return Signature.objects.create(
-        signer=signer,
-        printed_name=signer.full_name or signer.get_username(),
-        signed_at=now or timezone.now(),
-        meaning=meaning,
-        record_type=record_type,
-        record_id=record_id,
-        content_hash=content_hash(content),
-        content=json.loads(canonical(content)),
-        comment=comment,
+    """Store a signature bound to ``content``. The caller has authenticated the signer.
+
+    The same signer cannot sign the same record with the same meaning twice
+    on unchanged content: the database's ``signature_once_per_content``
+    constraint refuses it even if two requests passed the caller's check, and
+    the refusal is ``already_signed`` (409), with nothing written.
+    """
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            return Signature.objects.create(
+                signer=signer,
+                printed_name=signer.full_name or signer.get_username(),
+                signed_at=now or timezone.now(),
+                meaning=meaning,
+                record_type=record_type,
+                record_id=record_id,
+                content_hash=content_hash(content),
+                content=json.loads(canonical(content)),
+                comment=comment,
+            )
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") != UNIQUE:
+            raise
+        raise DomainError([already_signed(meaning)]) from error
+
+
+def already_signed(meaning: str) -> Blocker:
+    """The refusal of a repeat signature, from the service check or from the constraint."""
+    return Blocker(
+        "already_signed", f"You have already signed this as {meaning}, and it has not changed since."
     )
 
 
