@@ -21,6 +21,10 @@ Lock order (every service follows it; breaking it deadlocks under load):
    infusion. The batch lock is what makes a decision on a batch (release,
    signing, scheduling, closure) see every QC result, finding and deviation:
    whoever adds one locks the batch too, so they queue instead of interleave.
+   It is also required: a write to any table readiness reads (``batches.facts``
+   SOURCES: QC, deviations, findings, doses, infusions...) bumps the batch's
+   ``facts_version`` from a trigger that fires *after* the audit trigger, so
+   a writer that had not locked its batch first would lock it after the head.
    ``signer_authenticate`` locks the user row in its own short transaction,
    before the signed action's.
 2. The audit chain head last. The trigger takes it FOR UPDATE at the first
