@@ -184,7 +184,12 @@ def _checklist_signing_of_the_batch(batch: Batch, staff: Staff) -> Any:
 
 @pytest.mark.parametrize("signer", [_wrong_password_of_the_author, _checklist_signing_of_the_batch])
 def test_signer_waiting_for_a_deviation_writer_does_not_deadlock(signer):
-    """The deviation holds the audit chain head and checks its user and batch keys at commit."""
+    """The deviation holds the audit chain head and checks its user and batch keys at commit.
+
+    The wrong-password case deadlocked before (user row FOR UPDATE against the
+    deviation's key check on ``opened_by``); the checklist case is a guard of
+    the batch-first order (the facts-version bump already made it wait).
+    """
     staff = Staff.create()
     batch = formulated_batch(staff)
     record_qc(batch, staff)
@@ -233,6 +238,7 @@ def test_concurrent_signers_and_deviation_writers_through_the_api_never_fail():
 
 
 def test_concurrent_closures_of_the_last_two_deviations_lift_the_quarantine():
+    # A guard: the closures now queue on the batch lock (before, the chain head happened to order them).
     staff = Staff.create()
     batch = formulated_batch(staff)
     for text in ("Incubator alarm", "Wrong medium lot"):
