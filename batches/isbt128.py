@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 DIN_PATTERN = re.compile(r"^[A-NP-Z1-9][0-9]{4}[0-9]{2}[0-9]{6}$")
 FIN_PATTERN = re.compile(r"^[A-NP-Z1-9][0-9]{4}$")
 
@@ -19,40 +19,23 @@ FIN_PATTERN = re.compile(r"^[A-NP-Z1-9][0-9]{4}$")
 def check_character(din: str) -> str:
     """The keyboard check character K of a 13-character DIN (ISO/IEC 7064 Mod 37-2)."""
     din = din.upper()
-    if not DIN_PATTERN.match(din):
+    if not DIN_PATTERN.fullmatch(din):  # fullmatch: "$" would let a trailing newline through
         raise ValueError(_shape_message(din))
     total = 0
     for char in din:
-        total = ((total + _ALPHABET.index(char)) * 2) % 37
-    return _ALPHABET[(38 - total) % 37]
+        total = ((total + ALPHABET.index(char)) * 2) % 37
+    return ALPHABET[(38 - total) % 37]
 
 
 def validate(identifier: str) -> str:
     """Return the 13-character DIN of a typed or scanned identifier, or raise ValueError.
 
-    Accepts the DIN alone (13 characters) or followed by its check character
-    (14), as typed from the eye-readable label; and the ISBT 128 barcode data
-    ``=`` + DIN + 2 flag characters (the barcode's own check digit protects
-    it; K is printed, not encoded). Spaces are ignored; letters may be lower case.
+    Kept for callers that want only the DIN; ``batches.scan.parse_din`` is the
+    parser (its ``ScanError`` is a ValueError).
     """
-    text = identifier.strip().upper().replace(" ", "")
-    if text.startswith("=") and len(text) == 16:
-        din = text[1:14]
-        check_character(din)  # validates the shape
-        return din
-    text = text.removeprefix("=")
-    if len(text) not in (13, 14):
-        raise ValueError(
-            f"'{identifier}' has {len(text)} characters; a DIN has 13, or 14 with its check character."
-        )
-    din = text[:13]
-    expected = check_character(din)
-    if len(text) == 14 and text[13] != expected:
-        raise ValueError(
-            f"Check character '{text[13]}' does not match DIN {din} (expected '{expected}'): "
-            "the identifier was mistyped or misread. Scan or type it again."
-        )
-    return din
+    from batches import scan  # scan builds on this module
+
+    return scan.parse_din(identifier).din
 
 
 def format_din(fin: str, year: int, sequence: int) -> str:
@@ -78,6 +61,6 @@ def format_coi(fin: str, year: int, sequence: int) -> str:
 def _shape_message(din: str) -> str:
     if len(din) != 13:
         return f"'{din}' has {len(din)} characters; a DIN has 13."
-    if not FIN_PATTERN.match(din[:5]):
+    if not FIN_PATTERN.fullmatch(din[:5]):
         return f"'{din}' does not start with a Facility Identification Number (e.g. A9999)."
     return f"'{din}' must end in 8 digits (year and sequence)."

@@ -80,13 +80,12 @@ def batch_growth(batch: Batch, steps: Iterable[CultureStep], today: dt.date | No
     if seeding is None:
         return _NOT_SEEDED
     seeded_on = timezone.localdate(seeding.performed_at)
-    points, passages, factor = [], [], 1.0
+    points, factor = [], 1.0
     for step in steps:
         if step.kind in ("cell_count", "passage", "harvest") and step.viable_cells:
             day = (step.performed_at - seeding.performed_at).total_seconds() / 86400
             points.append(CountPoint(day, step.viable_cells * factor))
         if step.kind == "passage" and step.viable_cells and step.seeded_cells:
-            passages.append((step.seeded_cells, step.viable_cells))
             factor *= step.viable_cells / step.seeded_cells
     protocol = batch.therapy.protocol
     projection = project_ready_day(points, protocol.target_cells_per_dose * protocol.doses_per_batch * factor)
@@ -95,12 +94,37 @@ def batch_growth(batch: Batch, steps: Iterable[CultureStep], today: dt.date | No
         timezone.localdate(harvest.performed_at) if harvest else projected_ready_date(seeded_on, projection)
     )
     end = timezone.localdate(harvest.performed_at) if harvest else (today or timezone.localdate())
+    periods = _growth_periods(steps)
     return Growth(
         culture_day=(end - seeded_on).days,
-        cumulative_pd=cumulative_population_doublings(passages) if passages else None,
+        cumulative_pd=cumulative_population_doublings(periods) if periods else None,
         projection=projection,
         projected_ready_on=ready_on,
     )
+
+
+def _growth_periods(steps: list[CultureStep]) -> list[tuple[int, int]]:
+    """``(cells seeded, cells counted at its end)`` of each period of growth, up to the latest count.
+
+    A period starts when cells are seeded (seeding, or the re-seeding of a
+    passage) and ends when they are harvested (passage, harvest); the open
+    period ends at its latest count. A passage's own viable/seeded pair is its
+    split ratio, not growth: pairing those gave 0.00 wherever all cells were re-seeded.
+    """
+    periods: list[tuple[int, int]] = []
+    seeded: int | None = None
+    counted: int | None = None
+    for step in steps:
+        if step.kind == "seeding":
+            seeded, counted = step.seeded_cells, None
+        elif seeded and step.viable_cells and step.kind in ("passage", "harvest"):
+            periods.append((seeded, step.viable_cells))
+            seeded, counted = (step.seeded_cells if step.kind == "passage" else None), None
+        elif seeded and step.viable_cells and step.kind == "cell_count":
+            counted = step.viable_cells
+    if seeded and counted:
+        periods.append((seeded, counted))
+    return periods
 
 
 # --- Timeline -------------------------------------------------------------------

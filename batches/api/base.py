@@ -18,7 +18,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from batches import isbt128
+from batches import scan
 from batches.api.auth import ClinicPrincipal
 from batches.api.errors import PROBLEM_JSON
 from batches.api.serializers import ProblemSerializer
@@ -81,8 +81,8 @@ class ApiView(ApiViewMixin, APIView):
 def din_or_404(identifier: str) -> str:
     """The DIN a URL names: the DIN, or the DIN with its right K. Anything else is a 404."""
     try:
-        return isbt128.validate(identifier)
-    except ValueError as error:
+        return scan.parse_din(identifier).din
+    except scan.ScanError as error:
         raise exceptions.NotFound(f"No batch '{identifier}': {error}") from error
 
 

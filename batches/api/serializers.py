@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
-from batches import isbt128
+from batches import isbt128, scan
 from batches.api.permissions import scope_to_principal
 from batches.domain.steps import STEP_RULES
 from batches.models import (
@@ -77,9 +77,20 @@ class DinField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         try:
-            return isbt128.validate(super().to_internal_value(data))
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from error
+            return scan.parse_din(super().to_internal_value(data)).din
+        except scan.ScanError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from error
+
+
+class CoiRef(ScopedRef):
+    """A therapy by its COI, read by ``batches.scan`` first: a malformed COI says what is wrong."""
+
+    def to_internal_value(self, data: Any) -> Model:
+        try:
+            coi = scan.parse_coi(data).coi
+        except scan.ScanError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from error
+        return super().to_internal_value(coi)
 
 
 def _ref(model: type[Model], slug: str, **kwargs: Any) -> ScopedRef:
@@ -183,7 +194,7 @@ class TherapyOut(serializers.ModelSerializer):
 
 
 class CollectionIn(serializers.Serializer):
-    therapy = _ref(Therapy, "coi", help_text="The therapy's COI.")
+    therapy = CoiRef(slug_field="coi", queryset=Therapy.objects.all(), help_text="The therapy's COI.")
     kind = serializers.ChoiceField(Collection.Kind.choices)
     collected_at = serializers.DateTimeField()
     volume_ml = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=Decimal("0.1"))

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from batches import isbt128
+from batches import scan
 from batches.domain import Blocker, DomainError
 from batches.domain.lifecycle import BatchStatus
 from batches.domain.steps import (
@@ -63,7 +63,7 @@ def step_record(
     if unknown:
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
     values = _decimals(values)
-    scan_verify(batch=batch, scanned_identifier=scanned_identifier, action=f"{kind} step", actor=actor)
+    read = scan_verify(batch=batch, scanned_identifier=scanned_identifier, action=f"{kind} step", actor=actor)
     now = timezone.now()
     performed_at = performed_at or now
     with transaction.atomic(), audit_context(actor=actor, reason=f"{kind} step logged"):
@@ -80,7 +80,7 @@ def step_record(
             raise DomainError(blockers)
         step = CultureStep(
             batch=locked, kind=kind, performed_at=performed_at, performed_by=actor,
-            scanned_identifier=scanned_identifier, serum_collection=serum,
+            scanned_identifier=read.text, serum_collection=serum,
             passage_number=_next_passage(locked) if kind == "passage" else None, **values,
         )  # fmt: skip
         step.full_clean()
@@ -146,8 +146,8 @@ def _resolve_serum(serum_din: str | None) -> tuple[Collection | None, list[Block
     if not serum_din:
         return None, []
     try:
-        din = isbt128.validate(serum_din)
-    except ValueError as error:
+        din = scan.parse_din(serum_din).din
+    except scan.ScanError as error:
         return None, [Blocker("invalid_identifier", f"Serum collection: {error}")]
     serum = Collection.objects.select_related("therapy").filter(din=din).first()
     if serum is None:

@@ -40,7 +40,9 @@ def custody_transfer(
     or a broken seal is recorded as a finding too. Findings block release
     until QA assesses them.
     """
-    scan_verify(batch=batch, scanned_identifier=scanned_identifier, action="custody transfer", actor=actor)
+    read = scan_verify(
+        batch=batch, scanned_identifier=scanned_identifier, action="custody transfer", actor=actor
+    )
     now = timezone.now()
     performed_at = performed_at or now
     with transaction.atomic(), audit_context(actor=actor, reason="custody transfer"):
@@ -60,7 +62,7 @@ def custody_transfer(
             to_holder=to_holder,
             temperature_c=temperature_c,
             seal_intact=seal_intact,
-            scanned_identifier=scanned_identifier,
+            scanned_identifier=read.text,  # normalised: what was read, in the form that fits the column
             performed_at=performed_at,
             performed_by=actor if getattr(actor, "pk", None) else None,
             notes=notes,

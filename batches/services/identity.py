@@ -7,22 +7,24 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from batches import isbt128
+from batches import scan
 from batches.domain import Blocker, DomainError
 from batches.models import Batch, Finding
 from compliance.audit import audit_context
 
 
-def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: Any = None) -> None:
-    """Refuse an action unless the scan is this batch's DIN with its right check character.
+def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: Any = None) -> scan.Scan:
+    """The scan read by ``batches.scan``, or a refusal unless it is this batch's DIN with its right K.
+
+    The returned scan's ``text`` is the normalised form, the one to store.
 
     A failure is recorded as an identity-mismatch finding *before* the refusal
     is raised, in its own transaction, so the attempt stays visible to QA even
     though the action itself changes nothing.
     """
-    problem = _scan_problem(batch.din, scanned_identifier)
-    if problem is None:
-        return
+    read, problem = _scan_problem(batch.din, scanned_identifier)
+    if read is not None:
+        return read
     with transaction.atomic(), audit_context(actor=actor, reason=f"identity check failed at {action}"):
         # A finding blocks release: the batch lock makes a release decide before or after it.
         Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
@@ -37,14 +39,11 @@ def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: An
     raise DomainError([Blocker("identity_mismatch", problem)])
 
 
-def _scan_problem(expected_din: str, scanned: str) -> str | None:
-    text = (scanned or "").strip().upper().lstrip("=")
-    if len(text) != 14:
-        return f"Scan '{scanned}' must be the DIN with its check character (14 characters)."
+def _scan_problem(expected_din: str, scanned: str) -> tuple[scan.Scan | None, str]:
     try:
-        din = isbt128.validate(text)
-    except ValueError as error:
-        return str(error)
-    if din != expected_din:
-        return f"Scanned item {din} is not batch {expected_din}: wrong item."
-    return None
+        read = scan.parse_din(scanned, require_check=True)
+    except scan.ScanError as error:
+        return None, error.message
+    if read.din != expected_din:
+        return None, f"Scanned item {read.din} is not batch {expected_din}: wrong item."
+    return read, ""

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from batches import isbt128, selectors
+from batches import scan, selectors
 from batches.domain import DomainError, NotPermitted
 from batches.models import Batch
 from compliance.roles import Role, has_role
@@ -51,8 +51,8 @@ def visible_clinic_id(user: Any) -> int | None:
 def batch_or_404(request: HttpRequest, din: str) -> Batch:
     """The batch a URL names (DIN, or DIN with its right K) if the user may see it; else 404."""
     try:
-        din = isbt128.validate(din)
-    except ValueError as error:
+        din = scan.parse_din(din).din
+    except scan.ScanError as error:
         raise Http404(f"No batch '{din}'.") from error
     batch = selectors.batch_page(din=din, clinic_id=visible_clinic_id(request.user))
     if batch is None:

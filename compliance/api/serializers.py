@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from batches import scan
 from compliance.domain import qc as qc_rules
 from compliance.models import Deviation, Infusion, QcResult, Signature
 
@@ -166,8 +167,18 @@ class ReadinessOut(serializers.Serializer):
     doses = ReadinessDoseOut(many=True)
 
 
+class DoseIdField(serializers.CharField):
+    """A dose identifier ``<din>-<n>`` (K after the DIN allowed), read by ``batches.scan``."""
+
+    def to_internal_value(self, data: Any) -> scan.Scan:
+        try:
+            return scan.parse_dose(super().to_internal_value(data))
+        except scan.ScanError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from error
+
+
 class InfusionIn(serializers.Serializer):
-    dose = serializers.CharField(help_text="Dose identifier: <din>-<n>.")
+    dose = DoseIdField(help_text="Dose identifier: <din>-<n>.")
     scheduled_for = serializers.DateTimeField()
     route = serializers.ChoiceField(choices=[("iv", "iv"), ("intrathecal", "intrathecal")])
 

@@ -19,6 +19,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from batches import scan
 from batches import selectors as batch_selectors
 from batches.api.base import ApiView, batch_by_din, din_or_404, problems
 from batches.api.permissions import ALL_ROLES, ReadAccess, allow, principal_clinic_id, scope_to_principal
@@ -275,14 +276,18 @@ class Readiness(ApiView):
         return Response(readiness_body(readiness_data(readiness_batch(request, din), at)))
 
 
-def _dose(request: Request, dose_id: str, *related: str) -> Dose:
-    din, _, number = dose_id.rpartition("-")
+def _dose(request: Request, dose_id: str | scan.Scan, *related: str) -> Dose:
+    """The dose a URL or a field names (``<din>-<n>``, K optional) if the caller may see it; else 404."""
+    try:
+        read = dose_id if isinstance(dose_id, scan.Scan) else scan.parse_dose(dose_id)
+    except scan.ScanError as error:
+        raise exceptions.NotFound(f"No dose '{dose_id}': {error.message}") from error
     doses = scope_to_principal(
         Dose.objects.select_related("batch__therapy__protocol", "batch__collection", *related), request
     )
-    dose = doses.filter(batch__din=din, number=number).first() if number.isdigit() else None
+    dose = doses.filter(batch__din=read.din, number=read.dose_number).first()
     if dose is None:
-        raise exceptions.NotFound(f"No dose '{dose_id}'.")
+        raise exceptions.NotFound(f"No dose {read.din}-{read.dose_number}.")
     return dose
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from batches import isbt128
+from batches import scan
 from batches.domain import BatchStatus, Blocker, DomainError
 from batches.models import Batch, Dose, Finding
 from batches.services import batch_transition
@@ -177,17 +177,13 @@ def _verify_bedside_scan(dose: Dose, scanned: str, patient_code: str | None, act
 
 
 def _dose_scan_problem(dose: Dose, scanned: str) -> str | None:
-    """A dose label reads DIN + K, then '-' and the dose number."""
-    text = (scanned or "").strip().upper()
-    din_part, _, number = text.partition("-")
-    if len(din_part) != 14 or not number.isdigit():
-        return f"Scan '{scanned}' is not a dose label (DIN with check character, '-', dose number)."
+    """A dose label reads DIN + K, then '-' and the dose number (``batches.scan`` reads it)."""
     try:
-        din = isbt128.validate(din_part)
-    except ValueError as error:
-        return str(error)
-    if (din, int(number)) != (dose.batch.din, dose.number):
-        return f"Scanned dose {din}-{number} is not dose {dose.dose_id}: wrong item."
+        read = scan.parse_dose(scanned, require_check=True)
+    except scan.ScanError as error:
+        return error.message
+    if (read.din, read.dose_number) != (dose.batch.din, dose.number):
+        return f"Scanned dose {read.din}-{read.dose_number} is not dose {dose.dose_id}: wrong item."
     return None
 
 

@@ -106,7 +106,8 @@ def test_growth_scales_counts_after_a_passage(in_culture, technician):
         in_culture, in_culture.steps.filter(amended_by__isnull=True).order_by("performed_at")
     )
 
-    assert growth.cumulative_pd == pytest.approx(2.0)
+    # Seeded 2e7, harvested 2e7 at the passage (0 doublings), re-seeded 5e6, counted 1e7 (1 doubling).
+    assert growth.cumulative_pd == pytest.approx(1.0)
     assert growth.projection.doubling_time_days == pytest.approx(2.0)
     # 1e7 actual cells must reach 1e8: log2(10) doublings of 2 days after day 6.
     assert growth.projection.ready_day == pytest.approx(6 + 2 * 3.3219, abs=0.01)
