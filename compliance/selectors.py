@@ -12,7 +12,14 @@ from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility,
 from batches.models import Batch, CultureStep, Dose
 from batches.selectors import batch_growth
 from compliance.domain import readiness as rd
-from compliance.models import ChecklistTemplate, Deviation, Infusion, QcResult, ReleaseDecision
+from compliance.models import (
+    AdministrationAttempt,
+    ChecklistTemplate,
+    Deviation,
+    Infusion,
+    QcResult,
+    ReleaseDecision,
+)
 from compliance.records import release_content
 from compliance.services.signatures import signature_is_valid
 
@@ -188,6 +195,15 @@ def deviation_list(batch: Batch) -> list[Deviation]:
     )
 
 
+def administration_attempt_list(batch: Batch) -> list[AdministrationAttempt]:
+    """Refused bedside scans of the batch's infusions, newest first, with who scanned and the dose (one query)."""
+    return list(
+        AdministrationAttempt.objects.filter(infusion__dose__batch=batch)
+        .select_related("attempted_by", "infusion__dose__batch")
+        .order_by("-attempted_at", "-id")
+    )
+
+
 def release_decision_latest(batch: Batch) -> ReleaseDecision | None:
     """The batch's most recent release or rejection, with its signature and signer (one query)."""
     return (
@@ -201,6 +217,7 @@ def release_decision_latest(batch: Batch) -> ReleaseDecision | None:
 __all__ = [
     "QcStatus",
     "ReadinessFacts",
+    "administration_attempt_list",
     "batch_facts",
     "batch_readiness",
     "batch_state",

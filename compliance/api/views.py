@@ -357,6 +357,16 @@ class InfusionAdminister(ApiView):
         return Response(s.InfusionOut(given).data)
 
 
+class AdministrationAttemptList(ApiView):
+    permission_classes = [StaffWork]
+
+    @_tags("infusions", None, {200: s.AdministrationAttemptOut(many=True)}, (401, 403, 404),
+           parameters=[DIN_PARAMETER], summary="Refused bedside scans of the batch's infusions, newest first")  # fmt: skip
+    def get(self, request: Request, din: str) -> Response:
+        attempts = selectors.administration_attempt_list(_batch(request, din))
+        return Response(s.AdministrationAttemptOut(attempts, many=True).data)
+
+
 class FhirProduct(ApiView):
     permission_classes = [ReadAccess]
 
