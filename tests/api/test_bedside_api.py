@@ -13,7 +13,7 @@ from compliance.tokens import token_issue
 from tests.api.conftest import API, assert_problem, bearer
 from tests.api.flows import post
 from tests.builders import Staff, released_batch
-from tests.factories import scan
+from tests.factories import PASSWORD, scan
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +89,35 @@ def test_attempt_list_queries_do_not_grow_with_rows(staff, rows):
     assert len(body) == rows
     # 1 token with its user and roles, 2 the batch (scoped), 3 attempts with scanner, infusion, dose and batch.
     assert len(queries) == 3
+
+
+def test_release_endpoint_re_reviews_an_invalidated_release(staff, clinic_a):
+    from batches.services import step_amend
+    from tests.compliance.test_release_review import resign_invalid_items
+
+    batch = released_batch(staff, injured_days_ago=20)
+    Patient.objects.filter(pk=batch.therapy.patient_id).update(clinic=clinic_a)
+    qa, clinic = client_of(staff.qa), bearer(token_issue(clinic=clinic_a)[1])
+    at = timezone.make_aware(
+        dt.datetime.combine(batch.therapy.patient.injury_date + dt.timedelta(days=35), dt.time(10))
+    )
+    release = f"{API}/batches/{batch.din}/release"
+    readiness = f"{API}/batches/{batch.din}/readiness"
+
+    still_valid = qa.post(
+        release, {"password": PASSWORD, "decision": "release", "reason": "again"}, format="json"
+    )
+    assert [b["code"] for b in assert_problem(still_valid, 409)["blockers"]] == ["wrong_state"]
+    step_amend(
+        step=batch.steps.get(kind="harvest"), actor=staff.tech, reason="late fix", viable_cells=149_000_000
+    )
+    blockers = clinic.get(readiness, {"at": at.isoformat()}).json()["blockers"]
+    assert [b["code"] for b in blockers] == ["signature_invalid"] and "(steps)" in blockers[0]["detail"]
+    resign_invalid_items(batch, staff)
+
+    body = post(qa, f"/batches/{batch.din}/release",
+                {"password": PASSWORD, "decision": "release", "reason": "harvest correction reviewed"}, 200)  # fmt: skip
+
+    assert (body["decision"], body["status"], body["meaning"]) == ("release", "released", "approved")
+    assert clinic.get(readiness, {"at": at.isoformat()}).json()["ready"] is True
+    assert batch.release_decisions.count() == 2
