@@ -6,9 +6,11 @@ release itself changes (batch and dose status, expiry) are not.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from batches.models import Batch, CultureStep
+from compliance.domain.signatures import canonical
 
 SECTIONS = ("steps", "custody", "findings", "qc", "deviations", "doses")
 _STEP_FIELDS = (
@@ -77,3 +79,14 @@ def record_content(batch: Batch, sections: tuple[str, ...] = SECTIONS) -> dict[s
 def release_content(batch: Batch, decision: str) -> dict[str, Any]:
     """What a QA release or rejection signature is bound to: the decision and the whole record."""
     return {"decision": decision, "record": record_content(batch)}
+
+
+def changed_sections(signed: Any, current: dict[str, Any]) -> tuple[str, ...]:
+    """The sections of ``current`` (a ``release_content``) that differ from the ``signed`` content.
+
+    ``signed`` is a signature's stored content (already canonical JSON), so the
+    current content goes through the same canonical form before comparing.
+    """
+    before = signed.get("record", {}) if isinstance(signed, dict) else {}
+    after = json.loads(canonical(current))["record"]
+    return tuple(name for name in SECTIONS if before.get(name) != after.get(name))

@@ -12,8 +12,15 @@ from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility,
 from batches.models import Batch, CultureStep, Dose
 from batches.selectors import batch_growth
 from compliance.domain import readiness as rd
-from compliance.models import ChecklistTemplate, Deviation, Infusion, QcResult, ReleaseDecision
-from compliance.records import release_content
+from compliance.models import (
+    AdministrationAttempt,
+    ChecklistTemplate,
+    Deviation,
+    Infusion,
+    QcResult,
+    ReleaseDecision,
+)
+from compliance.records import changed_sections, release_content
 from compliance.services.signatures import signature_is_valid
 
 BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
@@ -57,17 +64,37 @@ def checklist_template(batch: Batch) -> ChecklistTemplate:
     ) or ChecklistTemplate.objects.order_by("effective_from").prefetch_related("items").first()  # type: ignore[return-value]
 
 
-def release_signature_valid(batch: Batch) -> bool | None:
-    """None if never released; else whether the release signature still matches the record."""
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """Whether the release in force still holds, and if not, which record sections changed since."""
+
+    valid: bool | None  # None: never released
+    changed: tuple[str, ...] = ()
+
+
+def release_signature_check(batch: Batch) -> ReleaseCheck:
+    """The release in force against the record as it stands now (one query, then the record).
+
+    The release in force is the latest decision when that is a release; a later
+    rejection (first decision or re-review) leaves none, so nothing is left to re-sign.
+    """
     decision = (
-        ReleaseDecision.objects.filter(batch=batch, decision=ReleaseDecision.Decision.RELEASE)
+        ReleaseDecision.objects.filter(batch=batch)
         .select_related("signature")
         .order_by("-decided_at")
         .first()
     )
-    if decision is None:
-        return None
-    return signature_is_valid(decision.signature, release_content(batch, decision.decision))
+    if decision is None or decision.decision != ReleaseDecision.Decision.RELEASE:
+        return ReleaseCheck(None)
+    current = release_content(batch, decision.decision)
+    if signature_is_valid(decision.signature, current):
+        return ReleaseCheck(True)
+    return ReleaseCheck(False, changed_sections(decision.signature.content, current))
+
+
+def release_signature_valid(batch: Batch) -> bool | None:
+    """None if never released; else whether the release signature still matches the record."""
+    return release_signature_check(batch).valid
 
 
 def _patient_blockers(patient: PatientFacts, protocol: ProtocolRules, at: dt.datetime) -> list[Blocker]:
@@ -108,6 +135,7 @@ class ReadinessFacts:
     patient: PatientFacts
     protocol: ProtocolRules
     projected_ready_on: dt.date | None
+    release_changes: tuple[str, ...] = ()  # record sections changed since the release signature
 
 
 def batch_facts(
@@ -132,9 +160,11 @@ def batch_facts(
         for dose in Dose.objects.filter(batch=batch).order_by("number")
     )  # fmt: skip
     steps = CultureStep.objects.filter(batch=batch, amended_by__isnull=True).order_by("performed_at", "id")
+    release = release_signature_check(batch)
     return ReadinessFacts(
         din=batch.din,
-        release_signature_valid=release_signature_valid(batch),
+        release_signature_valid=release.valid,
+        release_changes=release.changed,
         qc_pending=qc.pending,
         qc_failed=qc.failed,
         open_deviations=tuple(
@@ -153,6 +183,7 @@ def batch_state_at(status: str, facts: ReadinessFacts, at: dt.datetime) -> rd.Ba
         din=facts.din,
         status=status,
         release_signature_valid=facts.release_signature_valid,
+        release_changes=facts.release_changes,
         qc_pending=facts.qc_pending,
         qc_failed=facts.qc_failed,
         open_deviations=facts.open_deviations,
@@ -188,6 +219,15 @@ def deviation_list(batch: Batch) -> list[Deviation]:
     )
 
 
+def administration_attempt_list(batch: Batch) -> list[AdministrationAttempt]:
+    """Refused bedside scans of the batch's infusions, newest first, with who scanned and the dose (one query)."""
+    return list(
+        AdministrationAttempt.objects.filter(infusion__dose__batch=batch)
+        .select_related("attempted_by", "infusion__dose__batch")
+        .order_by("-attempted_at", "-id")
+    )
+
+
 def release_decision_latest(batch: Batch) -> ReleaseDecision | None:
     """The batch's most recent release or rejection, with its signature and signer (one query)."""
     return (
@@ -198,18 +238,37 @@ def release_decision_latest(batch: Batch) -> ReleaseDecision | None:
     )
 
 
+def release_decision_history(batch: Batch) -> list[ReleaseDecision]:
+    """Every release or rejection of the batch, newest first, with signature and signer (one query)."""
+    return list(
+        ReleaseDecision.objects.filter(batch=batch)
+        .select_related("signature__signer")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def decision_signature_valid(batch: Batch, decision: ReleaseDecision) -> bool:
+    """Whether this decision's signature still matches the record as it stands now."""
+    return signature_is_valid(decision.signature, release_content(batch, decision.decision))
+
+
 __all__ = [
     "QcStatus",
     "ReadinessFacts",
+    "ReleaseCheck",
+    "administration_attempt_list",
     "batch_facts",
     "batch_readiness",
     "batch_state",
     "batch_state_at",
     "blocking_deviations",
     "checklist_template",
+    "decision_signature_valid",
     "deviation_list",
     "patient_blockers",
     "qc_status",
+    "release_decision_history",
     "release_decision_latest",
+    "release_signature_check",
     "release_signature_valid",
 ]

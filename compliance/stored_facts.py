@@ -23,7 +23,7 @@ from batches.models import Batch, BatchFacts, Therapy
 from compliance.domain import readiness as rd
 from compliance.selectors import ReadinessFacts, batch_facts, batch_state_at
 
-FACTS_FORMAT = 1  # bump when the JSON shape changes: rows of another format are recomputed
+FACTS_FORMAT = 2  # bump when the JSON shape changes: rows of another format are recomputed
 logger = logging.getLogger(__name__)
 
 
@@ -39,6 +39,7 @@ def facts_to_json(facts: ReadinessFacts, *, therapy_id: int) -> dict[str, Any]:
         "therapy": therapy_id,  # facts are read through the therapy: another therapy, other facts
         "din": facts.din,
         "release_signature_valid": facts.release_signature_valid,
+        "release_changes": list(facts.release_changes),
         "qc_pending": list(facts.qc_pending),
         "qc_failed": list(facts.qc_failed),
         "open_deviations": list(facts.open_deviations),
@@ -74,6 +75,7 @@ def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
         return ReadinessFacts(
             din=data["din"],
             release_signature_valid=data["release_signature_valid"],
+            release_changes=tuple(data["release_changes"]),
             qc_pending=tuple(data["qc_pending"]),
             qc_failed=tuple(data["qc_failed"]),
             open_deviations=tuple(data["open_deviations"]),

@@ -16,11 +16,12 @@ from batches.views.common import batch_or_404, call_service, role_required
 from compliance.forms import DeviationCloseForm, FindingAssessForm, ReleaseForm, SignForm
 from compliance.models import Deviation
 from compliance.roles import Role, has_role
-from compliance.selectors import release_decision_latest, release_signature_valid
+from compliance.selectors import decision_signature_valid, release_decision_history, release_signature_check
 from compliance.services.checklists import checklist_item_sign, checklist_status
 from compliance.services.deviations import deviation_close as deviation_close_service
 from compliance.services.deviations import finding_assess as finding_assess_service
-from compliance.services.release import batch_release, release_blockers
+from compliance.services.release import release_blockers
+from compliance.services.release_review import batch_decide, review_blockers
 
 CHECKLIST_ROLES = (Role.QA, Role.QC, Role.TECHNICIAN)
 
@@ -42,17 +43,23 @@ def _checklist_context(request: HttpRequest, batch: Batch, bound: dict[str, Any]
         )
         for entry in status.items
     ]
-    decision = release_decision_latest(batch)
+    history = release_decision_history(batch)
+    decision = history[0] if history else None
     is_qa = has_role(request.user, Role.QA)
+    # A released batch whose signature no longer holds is re-reviewed: QA decides again, never a dead end.
+    review = batch.status == "released" and release_signature_check(batch).valid is False
     return {
         "batch": batch,
         "checklist": status,
         "rows": rows,
-        "blockers": release_blockers(batch),
+        "blockers": review_blockers(batch, "release") if review else release_blockers(batch),
         "decision": decision,
-        "decision_valid": release_signature_valid(batch) if decision else None,
+        "decision_valid": decision_signature_valid(batch, decision) if decision else None,
+        "earlier_decisions": history[1:],
+        "review": review,
         # A refused form is shown again with its words even if a decision exists by now.
-        "release_form": bound.get("release_form") or (ReleaseForm() if is_qa and decision is None else None),
+        "release_form": bound.get("release_form")
+        or (ReleaseForm() if is_qa and (decision is None or review) else None),
     }
 
 
@@ -95,12 +102,12 @@ def checklist_sign(request: HttpRequest, din: str, code: str) -> HttpResponse:
 @require_POST
 @role_required(Role.QA)
 def release_decide(request: HttpRequest, din: str) -> HttpResponse:
-    """QA releases or rejects the batch with an 'approved' signature."""
+    """QA releases or rejects the batch with an 'approved' signature (or re-reviews an invalidated release)."""
     batch = batch_or_404(request, din)
     form = ReleaseForm(request.POST)
     if not form.is_valid():
         return _render_checklist(request, batch, status=422, release_form=form)
-    outcome = call_service(form, lambda: batch_release(batch=batch, actor=request.user, **form.cleaned_data))
+    outcome = call_service(form, lambda: batch_decide(batch=batch, actor=request.user, **form.cleaned_data))
     if not outcome.ok:
         return _render_checklist(request, batch, status=outcome.status, release_form=form)
     messages.success(

@@ -66,7 +66,8 @@ TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     S.QUARANTINED: frozenset(
         {S.RECEIVED, S.IN_CULTURE, S.HARVESTED, S.PENDING_RELEASE, S.REJECTED, S.DISCARDED}
     ),
-    S.RELEASED: frozenset({S.INFUSED, S.EXPIRED, S.QUARANTINED}),
+    # released -> rejected: QA rejects at the re-review of a release whose signature no longer holds.
+    S.RELEASED: frozenset({S.INFUSED, S.EXPIRED, S.QUARANTINED, S.REJECTED}),
     S.REJECTED: frozenset({S.DISCARDED}),
     S.EXPIRED: frozenset({S.DISCARDED}),
     S.INFUSED: frozenset(),

@@ -20,7 +20,7 @@ from batches.tasks import enqueue_batch_refresh
 from batches.views.common import ALL_ROLES, batch_or_404, call_service, role_required
 from compliance.forms import DeviationCloseForm, FindingAssessForm
 from compliance.roles import Role, has_role
-from compliance.selectors import batch_readiness, deviation_list
+from compliance.selectors import administration_attempt_list, batch_readiness, deviation_list
 
 STEP_AUTO_ID = "step_%s"
 CUSTODY_AUTO_ID = "custody_%s"
@@ -81,6 +81,8 @@ def detail_context(request: HttpRequest, batch: Batch, **bound: Any) -> dict[str
         "timeline": timeline,
         "amended_ids": {e.record.amends_id for e in timeline if e.kind == "step" and e.record.amends_id},
         "can_view_checklist": has_role(request.user, Role.QA, Role.QC, Role.TECHNICIAN),
+        # QA reviews refused bedside scans; they are kept against the infusion, not the batch record.
+        "attempts": administration_attempt_list(batch) if has_role(request.user, Role.QA) else [],
         **_qa_rows(request, timeline, deviations, bound),
         **_bench_forms(request, batch, bound),
     }

@@ -216,14 +216,32 @@ class AdministerIn(serializers.Serializer):
     )
 
 
+class AdministrationAttemptOut(serializers.Serializer):
+    """A refused bedside scan: who, when, what was scanned, and why it was refused."""
+
+    id = serializers.IntegerField()
+    infusion = serializers.UUIDField(source="infusion_id")
+    dose = serializers.CharField(source="infusion.dose.dose_id")
+    attempted_at = serializers.DateTimeField()
+    attempted_by = serializers.CharField(source="attempted_by.username")
+    attempted_by_name = serializers.CharField(source="attempted_by.full_name")
+    scanned_identifier = serializers.CharField()
+    patient_code = serializers.CharField()
+    refusal_code = serializers.CharField(help_text="The blocker code the scan was refused with.")
+    refusal_detail = serializers.CharField()
+
+
 class InfusionOut(serializers.ModelSerializer):
     dose = serializers.SerializerMethodField()
     patient = serializers.UUIDField(source="dose.batch.therapy.patient_id")
+    attempts = AdministrationAttemptOut(
+        many=True, read_only=True, help_text="Refused bedside scans of this infusion, oldest first."
+    )
 
     class Meta:
         model = Infusion
         fields = ["id", "dose", "patient", "scheduled_for", "route", "status", "cancel_reason", "cancelled_at",
-                  "administered_at", "rescheduled_from", "created_at"]  # fmt: skip
+                  "administered_at", "rescheduled_from", "created_at", "attempts"]  # fmt: skip
 
     def get_dose(self, infusion: Infusion) -> str:
         return infusion.dose.dose_id

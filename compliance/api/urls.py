@@ -24,6 +24,11 @@ urlpatterns = [
     ),
     path("batches/<str:din>/release", views.BatchReleaseView.as_view(), name="batch-release"),
     path("batches/<str:din>/readiness", views.Readiness.as_view(), name="readiness"),
+    path(
+        "batches/<str:din>/administration-attempts/",
+        views.AdministrationAttemptList.as_view(),
+        name="administration-attempts",
+    ),
     path("infusions/", views.InfusionCreate.as_view(), name="infusion-create"),
     path("infusions/<uuid:pk>/cancel", views.InfusionCancel.as_view(), name="infusion-cancel"),
     path("infusions/<uuid:pk>/reschedule", views.InfusionReschedule.as_view(), name="infusion-reschedule"),

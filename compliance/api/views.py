@@ -31,7 +31,7 @@ from compliance.api import serializers as s
 from compliance.domain.readiness import readiness
 from compliance.models import Deviation, Infusion
 from compliance.roles import Role
-from compliance.services import checklists, deviations, qc, release, scheduling
+from compliance.services import checklists, deviations, qc, release_review, scheduling
 
 QcWork = allow(Role.QC, name="QcWork")
 QaWork = allow(Role.QA, name="QaWork")
@@ -157,9 +157,13 @@ class BatchReleaseView(ApiView):
     permission_classes = [QaWork]
 
     @_tags("release", s.ReleaseIn, {200: s.ReleaseOut}, (400, 401, 403, 404, 409), parameters=[DIN_PARAMETER],
-           summary="QA release or rejection, signed with meaning 'approved'")  # fmt: skip
+           summary="QA release or rejection, signed with meaning 'approved'",
+           description="On a released batch whose release signature no longer holds (the record changed "
+                       "after release), this is QA's re-review: 'release' signs the release again over the "
+                       "current record, 'reject' rejects the batch; a reason is required. Earlier decisions "
+                       "are kept.")  # fmt: skip
     def post(self, request: Request, din: str) -> Response:
-        decision = release.batch_release(
+        decision = release_review.batch_decide(
             batch=_batch(request, din), actor=request.user, **_valid(s.ReleaseIn, request)
         )
         body = {
@@ -360,6 +364,16 @@ class InfusionAdminister(ApiView):
             infusion=_infusion(request, pk), actor=request.user, **_valid(s.AdministerIn, request)
         )
         return Response(s.InfusionOut(given).data)
+
+
+class AdministrationAttemptList(ApiView):
+    permission_classes = [StaffWork]
+
+    @_tags("infusions", None, {200: s.AdministrationAttemptOut(many=True)}, (401, 403, 404),
+           parameters=[DIN_PARAMETER], summary="Refused bedside scans of the batch's infusions, newest first")  # fmt: skip
+    def get(self, request: Request, din: str) -> Response:
+        attempts = selectors.administration_attempt_list(_batch(request, din))
+        return Response(s.AdministrationAttemptOut(attempts, many=True).data)
 
 
 class FhirProduct(ApiView):

@@ -33,6 +33,7 @@ class BatchState:
     open_deviations: tuple[str, ...]  # blocking ones, described
     patient_blockers: tuple[Blocker, ...]  # exclusions and the infusion window at T
     doses: tuple[DoseState, ...]
+    release_changes: tuple[str, ...] = ()  # record sections changed since the release signature
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,19 @@ def _batch_blockers(state: BatchState) -> list[Blocker]:
             Blocker("not_released", f"The batch is {state.status.replace('_', ' ')}, not released by QA.")
         )
     if state.release_signature_valid is False:
-        blockers.append(
-            Blocker("signature_invalid", "The batch record changed after the QA release signature.")
-        )
+        blockers.append(Blocker("signature_invalid", _signature_invalid_detail(state.release_changes)))
     blockers += [Blocker("qc_pending", f"{test} result missing") for test in state.qc_pending]
     blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in state.qc_failed]
     blockers += [Blocker("deviation_open", detail) for detail in state.open_deviations]
     return blockers
+
+
+def _signature_invalid_detail(changed: tuple[str, ...]) -> str:
+    what = f" ({', '.join(changed)})" if changed else ""
+    return (
+        f"The batch record changed after the QA release signature{what}: "
+        "QA must review the change and re-sign the release or reject the batch."
+    )
 
 
 def _dose_readiness(dose: DoseState, common: list[Blocker], at: dt.datetime) -> DoseReadiness:

@@ -30,7 +30,7 @@ SET CONSTRAINTS ALL IMMEDIATE;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0002_gmp_records"),
+        ("compliance", "0003_administration_attempts"),
     ]
 
     operations = [

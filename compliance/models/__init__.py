@@ -2,6 +2,7 @@
 
 from compliance.models.core import AuditChainHead, AuditEntry, User
 from compliance.models.records import (
+    AdministrationAttempt,
     ApiToken,
     ChecklistItem,
     ChecklistTemplate,
@@ -14,6 +15,7 @@ from compliance.models.records import (
 )
 
 __all__ = [
+    "AdministrationAttempt",
     "ApiToken",
     "AuditChainHead",
     "AuditEntry",

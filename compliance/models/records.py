@@ -232,6 +232,30 @@ class Infusion(models.Model):
 
 
 @audited
+class AdministrationAttempt(models.Model):
+    """A bedside scan that was refused: who scanned what, when, and why it was refused.
+
+    Kept against the infusion, not the batch: a wrong scan at the bedside says
+    nothing about how the product was made, so it must not change the batch
+    record the QA release signature covers. Never edited, never deleted.
+    """
+
+    infusion = models.ForeignKey(Infusion, on_delete=models.PROTECT, related_name="attempts")
+    attempted_at = models.DateTimeField()
+    attempted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    scanned_identifier = models.CharField(max_length=40, blank=True)
+    patient_code = models.CharField(max_length=64, blank=True, help_text="As scanned from the wristband.")
+    refusal_code = models.CharField(max_length=40)
+    refusal_detail = models.TextField()
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.infusion_id} refused ({self.refusal_code}) at {self.attempted_at:%Y-%m-%d %H:%M}"
+
+
+@audited
 class InfusionObservation(models.Model):
     class Kind(models.TextChoices):
         ADVERSE_EVENT = "adverse_event", "Adverse event"

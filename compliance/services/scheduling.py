@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from batches import scan
 from batches.domain import BatchStatus, Blocker, DomainError
-from batches.models import Batch, Dose, Finding
+from batches.models import Batch, Dose
 from batches.services import batch_transition
 from compliance.audit import audit_context
-from compliance.models import Infusion, InfusionObservation, User
+from compliance.models import AdministrationAttempt, Infusion, InfusionObservation, User
 from compliance.selectors import batch_readiness
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
@@ -116,12 +116,14 @@ def infusion_administer(
 ) -> Infusion:
     """Record the infusion at the bedside after the dose label scan matches dose and patient.
 
-    A mismatch is refused and kept as an identity finding. When every dose
-    of the batch is given, the batch becomes ``infused``.
+    A mismatch is refused and kept as an ``AdministrationAttempt`` of this
+    infusion (not as a batch finding: the batch record the release signature
+    covers is unchanged, so the right scan can still administer). When every
+    dose of the batch is given, the batch becomes ``infused``.
     """
     administered_at = administered_at or timezone.now()
     dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
-    _verify_bedside_scan(dose, scanned_identifier, patient_code, actor)
+    _verify_bedside_scan(infusion, dose, scanned_identifier, patient_code, actor)
     with transaction.atomic(), audit_context(actor=actor, reason="infusion administered"):
         batch = _lock_batch_of(dose)
         locked = Infusion.objects.select_for_update(no_key=True).get(pk=infusion.pk)
@@ -160,18 +162,20 @@ def infusion_administer(
     return locked
 
 
-def _verify_bedside_scan(dose: Dose, scanned: str, patient_code: str | None, actor: User) -> None:
+def _verify_bedside_scan(
+    infusion: Infusion, dose: Dose, scanned: str, patient_code: str | None, actor: User
+) -> None:
     problem = _dose_scan_problem(dose, scanned)
     patient = dose.batch.therapy.patient
     if problem is None and patient_code is not None and patient_code.strip() != patient.code:
         problem = f"Patient '{patient_code}' is not the patient of dose {dose.dose_id}: autologous only."
     if problem is None:
         return
+    # Its own transaction, committed before the refusal is raised: the attempt stays recorded.
     with transaction.atomic(), audit_context(actor=actor, reason="identity check failed at bedside"):
-        _lock_batch_of(dose)
-        Finding.objects.create(
-            batch=dose.batch, kind=Finding.Kind.IDENTITY_MISMATCH, detail=f"Bedside: {problem}",
-            occurred_at=timezone.now(), recorded_by=actor, scanned_identifier=scanned[:40],
+        AdministrationAttempt.objects.create(
+            infusion=infusion, attempted_at=timezone.now(), attempted_by=actor, scanned_identifier=(scanned or "")[:40],
+            patient_code=(patient_code or "")[:64], refusal_code="identity_mismatch", refusal_detail=problem,
         )  # fmt: skip
     raise DomainError([Blocker("identity_mismatch", problem)])
 

@@ -61,6 +61,7 @@ MATRIX: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/api/v1/batches/{din}/checklist/{item}/sign", (401, 403, 403, 400, 400, 400, 403, 403, 403)),
     ("POST", "/api/v1/batches/{din}/release",       (401, 403, 403, 403, 403, 400, 403, 403, 403)),
     ("GET",  "/api/v1/batches/{din}/readiness",     (401, 200, 404, 200, 200, 200, 200, 404, 200)),
+    ("GET",  "/api/v1/batches/{din}/administration-attempts/", (401, 403, 403, 200, 200, 200, 200, 404, 200)),
     ("POST", "/api/v1/infusions/",                  (401, 400, 400, 403, 403, 400, 400, 400, 403)),
     ("POST", "/api/v1/infusions/{infusion}/cancel", (401, 400, 404, 403, 403, 400, 400, 404, 403)),
     ("POST", "/api/v1/infusions/{infusion}/reschedule", (401, 400, 404, 403, 403, 400, 400, 404, 403)),

@@ -142,7 +142,8 @@ def test_wrong_dose_or_wrong_patient_at_the_bedside_is_refused_and_recorded(rele
             patient_code="SOMEONE-ELSE",
         )
 
-    assert released.findings.filter(kind="identity_mismatch").count() == 2
+    assert not released.findings.exists()  # kept against the infusion, not the batch record
+    assert Infusion.objects.get(pk=infusion.pk).attempts.count() == 2
     assert Infusion.objects.get(pk=infusion.pk).status == "scheduled"
 
 
