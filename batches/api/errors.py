@@ -111,3 +111,11 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
         body = problem(404, f"No endpoint at {request.path}. See /api/docs/.")
         return JsonResponse(body, status=404, content_type=PROBLEM_JSON)
     return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page for pages; under /api/ a problem like every other API error (no traceback)."""
+    if request.path.startswith("/api/"):
+        body = problem(500, "An unexpected error occurred. It has been logged; please report it.")
+        return JsonResponse(body, status=500, content_type=PROBLEM_JSON)
+    return defaults.server_error(request)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from batches import isbt128
 from batches.domain import BatchStatus, Blocker, DomainError
+from batches.domain.clock import CLOCK_TOLERANCE, in_future
 from batches.models import Dose, Finding
 from batches.services import batch_transition
 from compliance.audit import audit_context
@@ -49,7 +50,7 @@ def infusion_schedule(
                     f"Protocol {batch.therapy.protocol.code} is given {batch.therapy.protocol.get_route_display().lower()}, not '{route}'.",
                 )
             )
-        if scheduled_for < timezone.now() - dt.timedelta(minutes=5):
+        if scheduled_for < timezone.now() - CLOCK_TOLERANCE:
             blockers.append(Blocker("past_time", "An infusion is scheduled in the future."))
         if blockers:
             raise DomainError(blockers)
@@ -119,7 +120,7 @@ def infusion_administer(
         blockers = []
         if locked.status != Infusion.Status.SCHEDULED:
             blockers.append(Blocker("wrong_state", f"The infusion is {locked.status}."))
-        if administered_at > timezone.now() + dt.timedelta(minutes=5):
+        if in_future(administered_at, timezone.now()):
             blockers.append(Blocker("future_time", "The administration time lies in the future."))
         answer = batch_readiness(dose.batch, administered_at)
         dose_answer = answer.for_dose(dose.dose_id)
