@@ -1,13 +1,13 @@
 """The API's JSON parser: bounded body size and nesting depth (REST_FRAMEWORK's default parser).
 
-DRF reads a JSON body straight from the request stream, so Django's
-``DATA_UPLOAD_MAX_MEMORY_SIZE`` never applies to it, and Python's json module
-recurses once per nesting level: 10,000 nested brackets end in a
-RecursionError. No API body needs more than a few levels, so the body is
-refused before it is decoded:
+Python's json module recurses once per nesting level: 10,000 nested
+brackets end in a RecursionError. No API body needs more than a few levels, so
+a body nested deeper than ``MAX_DEPTH`` arrays/objects is refused before it is
+decoded: ``400`` problem+json.
 
-* larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes: ``413`` problem+json;
-* nested deeper than ``MAX_DEPTH`` arrays/objects: ``400`` problem+json.
+The size is bounded before any parser runs: DRF reads a JSON body through
+``request.body``, which refuses one larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+(RequestDataTooBig; ``batches.api.errors`` answers it ``413`` problem+json).
 """
 
 from __future__ import annotations
@@ -16,19 +16,12 @@ import io
 import re
 from typing import IO, Any
 
-from django.conf import settings
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
 MAX_DEPTH = 32
 # A string literal (skipped: brackets inside it do not nest) or one bracket.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
-class BodyTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "body_too_large"
 
 
 def nesting_depth(raw: bytes) -> int:
@@ -44,13 +37,10 @@ def nesting_depth(raw: bytes) -> int:
 
 
 class BoundedJSONParser(JSONParser):
-    """DRF's JSON parser (strict: no NaN or Infinity) behind a size and a depth limit."""
+    """DRF's JSON parser (strict: no NaN or Infinity) behind a depth limit."""
 
     def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> Any:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raw = stream.read(limit + 1)
-        if len(raw) > limit:
-            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+        raw = stream.read()  # already in memory: DRF hands JSON parsers request.body, size-checked
         if nesting_depth(raw) > MAX_DEPTH:
             raise exceptions.ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         return super().parse(io.BytesIO(raw), media_type, parser_context)
