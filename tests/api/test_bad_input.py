@@ -72,7 +72,8 @@ def test_readiness_at_a_real_time_with_an_unencoded_offset_is_answered(clinic_a_
 
 
 @pytest.mark.parametrize(
-    "when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2026-02-30T10:00"]
+    "when",
+    ["0001-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2026-02-30T10:00"],
 )
 def test_out_of_range_timestamps_in_bodies_are_400_naming_the_field(clinic_a_client, batch_a, when):
     response = clinic_a_client.post(f"{API}/collections/", {
