@@ -160,6 +160,8 @@ if PRODUCTION:
 LIMS_FIN = env.str("LIMS_FIN", default="A9999")
 
 # --- REST framework -------------------------------------------------------
+# Django's default (2.5 MiB), stated because the API's JSON parser enforces it too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Bearer first: its scheme is the one a 401 announces (WWW-Authenticate: Bearer).
@@ -170,7 +172,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, bounded: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, nesting past 32 levels a 400.
+    "DEFAULT_PARSER_CLASSES": ["batches.api.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["batches.api.auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_PER_TOKEN", default="1200/min")},
     "EXCEPTION_HANDLER": "batches.api.errors.exception_handler",
@@ -182,7 +185,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Cell processing LIMS API",
     "DESCRIPTION": (
         "Clinic systems and lab integrations. Authenticate with `Authorization: Bearer <token>` "
-        "(`manage.py issue_token`). Errors are `application/problem+json` (RFC 9457)."
+        "(`manage.py issue_token`). Errors are `application/problem+json` (RFC 9457). "
+        "A JSON body larger than 2.5 MiB is refused with 413, one nested deeper than 32 levels with 400."
     ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -24,3 +24,4 @@ urlpatterns = [
     path("", include("compliance.urls")),
 ]
 handler404 = "batches.api.errors.handler404"  # problem+json for unknown URLs under /api/
+handler500 = "batches.api.errors.handler500"  # problem+json for an unexpected error under /api/

@@ -4,7 +4,9 @@
 for validation failures (400) and ``blockers`` ([{code, detail}]) for actions
 a rule refuses (409). Services raise Django's ValidationError for bad values,
 DomainError for refusals and NotPermitted for what the person may not do at
-all (403); all are translated here, so views never catch anything.
+all (403); all are translated here, so views never catch anything. A body over
+``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413; a bug under /api/ is a problem 500
+(``handler500``), never an HTML page.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -41,6 +44,12 @@ def problem(status_code: int, detail: str, *, type_: str = "about:blank", **extr
     }
 
 
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "body_too_large"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: DRF's handler, then the body rewritten as a problem."""
     if isinstance(exc, DomainError):
@@ -56,6 +65,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(exc.detail, code=exc.code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_errors(exc))
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, read by request.body
+        exc = BodyTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: let it be a 500 with its traceback in the log
@@ -111,3 +122,11 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
         body = problem(404, f"No endpoint at {request.path}. See /api/docs/.")
         return JsonResponse(body, status=404, content_type=PROBLEM_JSON)
     return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page for pages; under /api/ a problem like every other API error (no traceback)."""
+    if request.path.startswith("/api/"):
+        body = problem(500, "An unexpected error occurred. It has been logged; please report it.")
+        return JsonResponse(body, status=500, content_type=PROBLEM_JSON)
+    return defaults.server_error(request)

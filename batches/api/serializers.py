@@ -16,6 +16,7 @@ from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
 from batches import isbt128, scan
+from batches.api.fields import ApiDate, Timestamp
 from batches.api.permissions import scope_to_principal
 from batches.domain.steps import STEP_RULES
 from batches.models import (
@@ -145,7 +146,7 @@ class PatientIn(serializers.Serializer):
     birth_year = serializers.IntegerField(min_value=1900, max_value=2100)
     sex = serializers.ChoiceField(Patient.Sex.choices)
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, min_value=1, max_value=400)
-    injury_date = serializers.DateField()
+    injury_date = ApiDate()
     injury_level = serializers.CharField(max_length=3)
     asia_grade = serializers.ChoiceField(Patient.AsiaGrade.choices)
     injury_type = serializers.ChoiceField(Patient.InjuryType.choices)
@@ -196,7 +197,7 @@ class TherapyOut(serializers.ModelSerializer):
 class CollectionIn(serializers.Serializer):
     therapy = CoiRef(slug_field="coi", queryset=Therapy.objects.all(), help_text="The therapy's COI.")
     kind = serializers.ChoiceField(Collection.Kind.choices)
-    collected_at = serializers.DateTimeField()
+    collected_at = Timestamp()
     volume_ml = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=Decimal("0.1"))
     collected_by = serializers.CharField(max_length=200, required=False, default="")
 
@@ -277,7 +278,7 @@ class CustodyIn(serializers.Serializer):
     temperature_c = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, allow_null=True)
     seal_intact = serializers.BooleanField()
     scanned_identifier = serializers.CharField(max_length=40, help_text="The DIN with its K, as scanned.")
-    performed_at = serializers.DateTimeField(required=False)
+    performed_at = Timestamp(required=False)
     from_holder = serializers.CharField(max_length=200, required=False, default="")
     to_holder = serializers.CharField(max_length=200, required=False, default="")
     notes = serializers.CharField(required=False, default="", allow_blank=True)
@@ -306,7 +307,7 @@ class CustodyOut(serializers.ModelSerializer):
 
 class StepIn(serializers.Serializer):
     kind = serializers.ChoiceField(CultureStep.Kind.choices)
-    performed_at = serializers.DateTimeField(required=False, help_text="Default now; never in the future.")
+    performed_at = Timestamp(required=False, help_text="Default now; never in the future.")
     scanned_identifier = serializers.CharField(max_length=40, help_text="The DIN with its K, as scanned.")
     equipment = serializers.CharField(max_length=200, required=False, allow_blank=True)
     notes = serializers.CharField(required=False, allow_blank=True)

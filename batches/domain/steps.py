@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from batches.domain.clock import in_future
 from batches.domain.lifecycle import BatchStatus, Blocker
 
 S = BatchStatus
@@ -57,7 +58,7 @@ def check_performed_at(
 ) -> list[Blocker]:
     """A step happens in the past (never the future) and not before the batch's previous step."""
     blockers = []
-    if performed_at > now + dt.timedelta(minutes=5):  # tolerate small clock drift between devices
+    if in_future(performed_at, now):  # tolerates small clock drift between devices
         blockers.append(Blocker("future_time", "The step time lies in the future."))
     if earliest is not None and performed_at < earliest:
         blockers.append(

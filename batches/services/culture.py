@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from batches import scan
 from batches.domain import Blocker, DomainError
+from batches.domain.clock import in_future
 from batches.domain.lifecycle import BatchStatus
 from batches.domain.steps import (
     STEP_RULES,
@@ -113,7 +114,7 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
             blockers.append(
                 Blocker("not_amendable", "A formulation cannot be corrected once its doses exist.")
             )
-        if values.get("performed_at") and values["performed_at"] > timezone.now() + dt.timedelta(minutes=5):
+        if values.get("performed_at") and in_future(values["performed_at"], timezone.now()):
             blockers.append(Blocker("future_time", "The step time lies in the future."))
         if blockers:
             raise DomainError(blockers)

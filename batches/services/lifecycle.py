@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from batches import identifiers
 from batches.domain import BatchStatus, Blocker, DomainError, check_transition
+from batches.domain.clock import collection_date_errors, in_future, patient_date_errors
 from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_harvest_window
 from batches.models import Batch, Clinic, Collection, Patient, ProcessingProtocol, Therapy
 from compliance.audit import audit_context
@@ -50,12 +52,25 @@ def batch_transition(
 
 
 def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patient:
-    """Register a pseudonymous patient of ``clinic``; validates every field."""
+    """Register a pseudonymous patient of ``clinic``; validates every field.
+
+    Besides the model's checks, the birth year and injury date must be
+    plausible (``batches.domain.clock``): a ValidationError names the field.
+    """
     with transaction.atomic(), audit_context(actor=actor, reason="patient registered"):
         patient = Patient(clinic=clinic, **fields)
         patient.full_clean()
+        _check_patient_dates(patient)
         patient.save()
     return patient
+
+
+def _check_patient_dates(patient: Patient) -> None:
+    errors = patient_date_errors(
+        birth_year=patient.birth_year, injury_date=patient.injury_date, today=timezone.localdate()
+    )
+    if errors:
+        raise ValidationError(errors)
 
 
 def therapy_create(
@@ -97,11 +112,18 @@ def collection_create(
 ) -> Collection:
     """Log a collection under a new DIN; a cell-source collection opens its batch.
 
+    A collection lies in a year its DIN can carry and not before the patient's
+    injury (else a ValidationError on ``collected_at``: implausible input).
     A cell-source collection must lie in the protocol's harvest window, and no
-    collection lies in the future.
+    collection lies in the future (else DomainError).
     """
+    errors = collection_date_errors(
+        collected_on=timezone.localdate(collected_at), injury_date=therapy.patient.injury_date
+    )
+    if errors:
+        raise ValidationError(errors)
     blockers = []
-    if collected_at > timezone.now() + dt.timedelta(minutes=5):
+    if in_future(collected_at, timezone.now()):
         blockers.append(Blocker("future_time", "The collection time lies in the future."))
     if kind in Collection.CELL_SOURCES:
         closed = in_harvest_window(

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from batches import scan
+from batches.api.fields import Timestamp
 from compliance.domain import qc as qc_rules
 from compliance.models import Deviation, Infusion, QcResult, Signature
 
@@ -36,7 +37,7 @@ class QcResultIn(serializers.Serializer):
     test = serializers.ChoiceField(choices=qc_rules.TESTS)
     value = serializers.DecimalField(max_digits=20, decimal_places=4, required=False, allow_null=True)
     result = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
-    tested_at = serializers.DateTimeField(required=False)
+    tested_at = Timestamp(required=False)
     method = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     kit_lot = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
@@ -179,7 +180,7 @@ class DoseIdField(serializers.CharField):
 
 class InfusionIn(serializers.Serializer):
     dose = DoseIdField(help_text="Dose identifier: <din>-<n>.")
-    scheduled_for = serializers.DateTimeField()
+    scheduled_for = Timestamp()
     route = serializers.ChoiceField(choices=[("iv", "iv"), ("intrathecal", "intrathecal")])
 
 
@@ -188,12 +189,12 @@ class CancelIn(serializers.Serializer):
 
 
 class RescheduleIn(CancelIn):
-    scheduled_for = serializers.DateTimeField()
+    scheduled_for = Timestamp()
 
 
 class ObservationIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[("adverse_event", "adverse_event"), ("follow_up", "follow_up")])
-    observed_at = serializers.DateTimeField()
+    observed_at = Timestamp()
     description = serializers.CharField(max_length=4000)
     severity = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
 
@@ -207,7 +208,7 @@ class ObservationOut(serializers.Serializer):
 
 
 class AdministerIn(serializers.Serializer):
-    administered_at = serializers.DateTimeField(required=False)
+    administered_at = Timestamp(required=False)
     scanned_identifier = serializers.CharField(
         max_length=40, help_text="The dose label: DIN, K, '-', dose number."
     )

@@ -13,7 +13,6 @@ from typing import Any
 from django.db import connection
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from batches import scan
 from batches import selectors as batch_selectors
 from batches.api.base import ApiView, batch_by_din, din_or_404, problems
+from batches.api.fields import parse_timestamp
 from batches.api.permissions import ALL_ROLES, ReadAccess, allow, principal_clinic_id, scope_to_principal
 from batches.api.views import DIN_PARAMETER
 from batches.models import Batch, BatchFacts, Dose
@@ -181,10 +181,10 @@ def _at(request: Request) -> dt.datetime:
     raw = request.query_params.get("at")
     if not raw:
         return timezone.now()
-    at = parse_datetime(raw.replace(" ", "+"))
-    if at is None:
-        raise exceptions.ValidationError({"at": ["An ISO 8601 timestamp, e.g. 2026-12-01T10:00:00+09:00."]})
-    return at if timezone.is_aware(at) else timezone.make_aware(at)
+    try:  # an unencoded "+" of an offset arrives as a space
+        return parse_timestamp(raw.replace(" ", "+"))
+    except ValueError as error:
+        raise exceptions.ValidationError({"at": [str(error)]}) from error
 
 
 def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from batches.domain import BatchStatus, Blocker, DomainError
+from batches.domain.clock import in_future
 from batches.models import Batch
 from compliance.audit import audit_context
 from compliance.domain import qc as rules
@@ -86,7 +87,7 @@ def _state_blockers(
                 f"QC results are not recorded on a batch that is {batch.get_status_display().lower()}.",
             )
         )
-    if tested_at > timezone.now() + dt.timedelta(minutes=5):
+    if in_future(tested_at, timezone.now()):
         blockers.append(Blocker("future_time", "The test time lies in the future."))
     if spec is not None and rules.needs_formulation(spec) and not _formulation(batch):
         blockers.append(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from batches import scan
 from batches.domain import BatchStatus, Blocker, DomainError
+from batches.domain.clock import CLOCK_TOLERANCE, in_future
 from batches.models import Batch, Dose
 from batches.services import batch_transition
 from compliance.audit import audit_context
@@ -51,7 +52,7 @@ def infusion_schedule(
                     f"Protocol {batch.therapy.protocol.code} is given {batch.therapy.protocol.get_route_display().lower()}, not '{route}'.",
                 )
             )
-        if scheduled_for < timezone.now() - dt.timedelta(minutes=5):
+        if scheduled_for < timezone.now() - CLOCK_TOLERANCE:
             blockers.append(Blocker("past_time", "An infusion is scheduled in the future."))
         if blockers:
             raise DomainError(blockers)
@@ -130,7 +131,7 @@ def infusion_administer(
         blockers = []
         if locked.status != Infusion.Status.SCHEDULED:
             blockers.append(Blocker("wrong_state", f"The infusion is {locked.status}."))
-        if administered_at > timezone.now() + dt.timedelta(minutes=5):
+        if in_future(administered_at, timezone.now()):
             blockers.append(Blocker("future_time", "The administration time lies in the future."))
         answer = batch_readiness(batch, administered_at)
         dose_answer = answer.for_dose(dose.dose_id)
