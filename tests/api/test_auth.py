@@ -130,6 +130,7 @@ def test_issue_token_for_a_user_with_expiry(user_with_role):
         ("--clinic", "CLINIC-A", "--user", "x"),
         (),
         ("--clinic", "CLINIC-A", "--expires-days", "0"),
+        ("--clinic", "CLINIC-A", "--expires-days", "99999999999"),
     ],
 )
 def test_issue_token_refuses_bad_arguments(clinic_a, args):

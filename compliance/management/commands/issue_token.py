@@ -8,6 +8,8 @@ from batches.models import Clinic
 from compliance.models import User
 from compliance.tokens import token_issue
 
+MAX_EXPIRES_DAYS = 36_500  # beyond this "never" is the honest answer, and dates overflow far later
+
 
 class Command(BaseCommand):
     help = "Issue an API bearer token for a clinic system or a user; prints the token on the last line."
@@ -20,8 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["expires_days"]
-        if days is not None and days < 1:
-            raise CommandError("--expires-days must be at least 1.")
+        if days is not None and not 1 <= days <= MAX_EXPIRES_DAYS:
+            raise CommandError(f"--expires-days must be between 1 and {MAX_EXPIRES_DAYS} (100 years).")
         expires_at = timezone.now() + dt.timedelta(days=days) if days else None
         if options["clinic"]:
             clinic = Clinic.objects.filter(code=options["clinic"]).first()
