@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+# Defined once, with the roles (batches services use it too); re-exported for existing imports.
+from compliance.roles import require_role
 
-from batches.domain import NotPermitted
-from compliance.roles import Role, has_role
-
-
-def require_role(user: Any, *roles: Role, action: str) -> None:
-    """Refuse (NotPermitted) unless ``user`` holds one of ``roles``."""
-    if not has_role(user, *roles):
-        names = " or ".join(role.value.upper() if role == Role.QA else role.value for role in roles)
-        raise NotPermitted(f"Only {names} staff may {action}.", code="role")
+__all__ = ["require_role"]

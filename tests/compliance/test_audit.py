@@ -131,11 +131,17 @@ def test_audit_entries_cannot_be_changed_or_deleted_even_with_raw_sql(sql):
         cursor.execute(sql)
 
 
-@pytest.mark.parametrize("sql", ["DELETE FROM compliance_auditchainhead", "TRUNCATE compliance_auditchainhead"])
+@pytest.mark.parametrize(
+    "sql", ["DELETE FROM compliance_auditchainhead", "TRUNCATE compliance_auditchainhead"]
+)
 def test_audit_chain_head_cannot_be_deleted_or_truncated_even_with_raw_sql(sql):
     ClinicFactory()
     head = AuditChainHead.objects.values_list("last_seq", "last_hash").get()
-    with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(ProgrammingError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(sql)
 
     assert AuditChainHead.objects.values_list("last_seq", "last_hash").get() == head
