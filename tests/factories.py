@@ -128,3 +128,11 @@ def unbound_coordinator(**fields: object) -> User:
             return UserFactory(role=Role.COORDINATOR, clinic=None, **fields)
         finally:
             cursor.execute("RESET session_replication_role")
+
+
+def coordinator_of(clinic: Clinic) -> User:
+    """The coordinator of ``clinic`` (one per clinic): the clinic's side in service calls."""
+    username = f"coord-{clinic.code}".lower()
+    return User.objects.filter(username=username).first() or UserFactory(
+        username=username, role=Role.COORDINATOR, clinic=clinic, full_name=f"Coordinator of {clinic.code}"
+    )

@@ -13,16 +13,19 @@ from batches.models import Batch, Finding
 from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import Deviation, QcResult, User
-from compliance.roles import Role
+from compliance.roles import Role, require_role
 from compliance.selectors import blocking_deviations
-from compliance.services.common import require_role
 from compliance.services.signatures import signature_create, signer_authenticate
 
 
 def deviation_open(
     *, batch: Batch, severity: str, description: str, actor: User, qc_result: QcResult | None = None
 ) -> Deviation:
-    """Open a deviation. A major or critical one quarantines the batch until it is closed."""
+    """Open a deviation. A major or critical one quarantines the batch until it is closed.
+
+    Lab staff only: technicians, QC and QA (NotPermitted otherwise).
+    """
+    require_role(actor, Role.TECHNICIAN, Role.QC, Role.QA, action="open deviations")
     if severity not in Deviation.Severity.values:
         raise DomainError(
             [Blocker("invalid_severity", f"Severity must be one of: {', '.join(Deviation.Severity.values)}.")]

@@ -14,9 +14,13 @@ from batches.models import Dose, Finding
 from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import Infusion, InfusionObservation, User
+from compliance.roles import Role, require_own_clinic, require_role
 from compliance.selectors import batch_readiness
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
+# Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
+SCHEDULERS = (Role.COORDINATOR, Role.QA)
+BEDSIDE = (Role.COORDINATOR, Role.TECHNICIAN, Role.QA)
 
 
 def infusion_schedule(
@@ -31,14 +35,17 @@ def infusion_schedule(
 
     The dose row is locked, and a partial unique index allows one active
     infusion per dose, so of concurrent requests exactly one succeeds; the
-    others get ``already_scheduled``.
+    others get ``already_scheduled``. Coordinators and clinic systems (their
+    own clinic's doses) and QA only (NotPermitted otherwise).
     """
+    require_role(actor, *SCHEDULERS, action="schedule infusions", clinic_system=True)
     with transaction.atomic(), audit_context(actor=actor, reason="infusion scheduled"):
         locked = (
             Dose.objects.select_for_update()
             .select_related("batch__therapy__protocol", "batch__therapy__patient")
             .get(pk=dose.pk)
         )
+        require_own_clinic(actor, locked.batch.therapy.patient.clinic_id, action="schedule infusions")
         batch = locked.batch
         answer = batch_readiness(batch, scheduled_for).for_dose(locked.dose_id)
         blockers = list(answer.blockers) if answer else [Blocker("unknown_dose", "No such dose.")]
@@ -64,7 +71,11 @@ def infusion_schedule(
 
 
 def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> Infusion:
-    """Cancel a scheduled infusion, with a reason; the dose becomes schedulable again."""
+    """Cancel a scheduled infusion, with a reason; the dose becomes schedulable again.
+
+    Coordinators, clinic systems and QA only (NotPermitted otherwise).
+    """
+    require_role(actor, *SCHEDULERS, action="cancel infusions", clinic_system=True)
     if not reason.strip():
         raise DomainError([Blocker("reason_required", "A cancellation needs a reason.")])
     with transaction.atomic(), audit_context(actor=actor, reason=f"infusion cancelled: {reason}"):
@@ -90,7 +101,8 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
 def infusion_reschedule(
     *, infusion: Infusion, scheduled_for: dt.datetime, reason: str, actor: Any = None
 ) -> Infusion:
-    """Cancel and schedule anew in one transaction: both or neither."""
+    """Cancel and schedule anew in one transaction: both or neither (roles as for scheduling)."""
+    require_role(actor, *SCHEDULERS, action="reschedule infusions", clinic_system=True)
     with transaction.atomic():
         old = infusion_cancel(infusion=infusion, reason=f"rescheduled: {reason}", actor=actor)
         return infusion_schedule(
@@ -109,8 +121,10 @@ def infusion_administer(
     """Record the infusion at the bedside after the dose label scan matches dose and patient.
 
     A mismatch is refused and kept as an identity finding. When every dose
-    of the batch is given, the batch becomes ``infused``.
+    of the batch is given, the batch becomes ``infused``. Coordinators,
+    technicians and QA only (NotPermitted otherwise).
     """
+    require_role(actor, *BEDSIDE, action="record infusions")
     administered_at = administered_at or timezone.now()
     dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
     _verify_bedside_scan(dose, scanned_identifier, patient_code, actor)
@@ -190,7 +204,11 @@ def observation_record(
     actor: User,
     severity: str = "",
 ) -> InfusionObservation:
-    """Record an adverse event or a follow-up after an administered infusion."""
+    """Record an adverse event or a follow-up after an administered infusion.
+
+    Coordinators, technicians and QA only (NotPermitted otherwise).
+    """
+    require_role(actor, *BEDSIDE, action="record observations")
     blockers = []
     if infusion.status != Infusion.Status.ADMINISTERED:
         blockers.append(Blocker("wrong_state", "Observations follow an administered infusion."))
