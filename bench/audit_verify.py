@@ -34,10 +34,11 @@ def _configure() -> dict[str, Any]:
 
 
 def _reset() -> None:
-    """Empty the audit trail and the seeding table (their triggers refuse row deletes, not TRUNCATE)."""
-    from django.db import connection
+    """Empty the audit trail and the seeding table, triggers off (they refuse DELETE and TRUNCATE)."""
+    from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
             "TRUNCATE compliance_auditentry, compliance_auditchainhead, batches_clinic RESTART IDENTITY CASCADE"
         )

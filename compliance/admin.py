@@ -2,9 +2,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from compliance.models import ApiToken, AuditEntry, User
+from compliance.roles import Role
 from compliance.tokens import token_revoke
 
 
@@ -20,8 +23,23 @@ class NoDeleteMixin:
         return actions  # type: ignore[no-any-return]
 
 
+class LimsUserChangeForm(UserChangeForm):
+    """A coordinator belongs to exactly one clinic: said on the form, before the database refuses it."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        groups = cleaned.get("groups")
+        coordinator = groups is not None and any(group.name == Role.COORDINATOR for group in groups)
+        if coordinator and cleaned.get("clinic") is None:
+            self.add_error(
+                "clinic", ValidationError("A coordinator must belong to a clinic.", code="clinic_required")
+            )
+        return cleaned
+
+
 @admin.register(User)
 class LimsUserAdmin(NoDeleteMixin, UserAdmin):
+    form = LimsUserChangeForm
     list_display = ("username", "full_name", "clinic", "is_active", "is_staff")
     list_filter = ("groups", "is_active", "clinic")
     search_fields = ("username", "full_name")

@@ -14,7 +14,15 @@ from compliance.roles import Role
 from compliance.services.checklists import checklist_item_sign, checklist_status
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
-from tests.factories import PASSWORD, LocationFactory, PatientFactory, UserFactory, protocol, scan
+from tests.factories import (
+    PASSWORD,
+    LocationFactory,
+    PatientFactory,
+    UserFactory,
+    coordinator_of,
+    protocol,
+    scan,
+)
 
 HOUR = dt.timedelta(hours=1)
 GOOD_QC = {
@@ -46,12 +54,22 @@ def formulated_batch(staff: Staff, *, injured_days_ago: int = 10) -> Batch:
     """A sub-acute IV batch at pending_release: collected, moved, received, cultured, formulated."""
     now = timezone.now()
     patient = PatientFactory(injury_date=timezone.localdate() - dt.timedelta(days=injured_days_ago))
-    therapy = therapy_create(patient=patient, protocol=protocol("SCI-SUBACUTE-IV"))
+    therapy = therapy_create(
+        patient=patient, protocol=protocol("SCI-SUBACUTE-IV"), actor=coordinator_of(patient.clinic)
+    )
     serum = collection_create(
-        therapy=therapy, kind="peripheral_blood", collected_at=now - 30 * HOUR, volume_ml=240
+        therapy=therapy,
+        kind="peripheral_blood",
+        collected_at=now - 30 * HOUR,
+        volume_ml=240,
+        actor=coordinator_of(therapy.patient.clinic),
     )
     batch = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=now - 24 * HOUR, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=now - 24 * HOUR,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     ).batch
     label = scan(batch.din)
     box = LocationFactory(code="SHIPPER-T", kind=Location.Kind.TRANSPORT)

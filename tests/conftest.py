@@ -1,4 +1,8 @@
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from django.db.backends.postgresql.operations import DatabaseOperations
 
 from compliance.models import User
 from compliance.roles import Role
@@ -19,3 +23,22 @@ def qa_user(db: None) -> User:
 def admin_user(db: None) -> User:
     user = UserFactory(role=Role.ADMIN, full_name="Ada Admin", is_staff=True, is_superuser=True)
     return user
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_with_triggers_off() -> Iterator[None]:
+    """Let the flush between transactional tests TRUNCATE the regulated tables.
+
+    The database refuses TRUNCATE of audited tables and of the audit trail; a
+    test database is emptied the way an operator would do it, as a superuser
+    with triggers off for that one transaction.
+    """
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: DatabaseOperations, *args: Any, **kwargs: Any) -> list[str]:
+        statements = original(self, *args, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield

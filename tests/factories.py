@@ -113,3 +113,26 @@ def scan(din: str) -> str:
     from batches.isbt128 import check_character
 
     return din + check_character(din)
+
+
+def unbound_coordinator(**fields: object) -> User:
+    """A coordinator with no clinic, as rows written before migration 0005 may be.
+
+    The database refuses such an account, so it is written with triggers off.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            return UserFactory(role=Role.COORDINATOR, clinic=None, **fields)
+        finally:
+            cursor.execute("RESET session_replication_role")
+
+
+def coordinator_of(clinic: Clinic) -> User:
+    """The coordinator of ``clinic`` (one per clinic): the clinic's side in service calls."""
+    username = f"coord-{clinic.code}".lower()
+    return User.objects.filter(username=username).first() or UserFactory(
+        username=username, role=Role.COORDINATOR, clinic=clinic, full_name=f"Coordinator of {clinic.code}"
+    )

@@ -38,6 +38,7 @@ class ClinicPrincipal:
     is_staff: bool = False
     is_superuser: bool = False
     _lims_roles: frozenset[str] = field(default_factory=frozenset)
+    is_clinic_system: bool = True
 
     @property
     def clinic_id(self) -> int:

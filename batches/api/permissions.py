@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from batches.api.auth import ClinicPrincipal
 from batches.models import Batch, Clinic, Collection, Dose, Patient, Therapy
-from compliance.roles import Role, has_role
+from compliance.roles import Role, has_role, unbound_coordinator
 
 ALL_ROLES = tuple(Role)
 
@@ -41,11 +41,22 @@ def is_clinic(request: Request) -> bool:
 
 
 def principal_clinic_id(request: Request) -> int | None:
-    """The clinic the caller is confined to, or None for lab-wide staff."""
+    """The clinic the caller is confined to, or None for lab-wide staff.
+
+    A coordinator with no clinic is refused (403): missing scoping data never widens to lab-wide.
+    """
     user = request.user
     if isinstance(user, ClinicPrincipal):
         return user.clinic_id
+    _refuse_unbound_coordinator(user)
     return getattr(user, "clinic_id", None)
+
+
+def _refuse_unbound_coordinator(user: Any) -> None:
+    if unbound_coordinator(user):
+        raise exceptions.PermissionDenied(
+            "This coordinator account is not bound to a clinic.", code="no_clinic"
+        )
 
 
 def scope_to_principal(
@@ -85,6 +96,7 @@ def allow(*roles: Role, clinic: bool = False, name: str | None = None) -> type[B
                 return False  # DRF turns this into 401 when no credentials were given
             if isinstance(request.user, ClinicPrincipal):
                 return clinic
+            _refuse_unbound_coordinator(request.user)
             return has_role(request.user, *roles)
 
     Allowed.__name__ = Allowed.__qualname__ = name or "Allow" + "".join(r.title() for r in roles)

@@ -112,17 +112,20 @@ def _clinic(code: str, name: str) -> Clinic:
 def _demo_batch(spec, index, clinic, protocol, users, places, now) -> Batch:  # type: ignore[no-untyped-def]
     rng = random.Random(index)
     collected_at = now - dt.timedelta(days=spec.age_days)
+    coord = users["coord"]  # the clinic registers its patients, therapies and collections
     patient = patient_create(
-        clinic=clinic, code=spec.code, birth_year=1960 + rng.randrange(40), sex=rng.choice(["male", "female"]),
+        clinic=clinic, actor=coord, code=spec.code, birth_year=1960 + rng.randrange(40), sex=rng.choice(["male", "female"]),
         weight_kg=Decimal(f"{rng.uniform(52, 88):.1f}"), injury_date=timezone.localdate(collected_at) - dt.timedelta(days=9 + rng.randrange(12)),
         injury_level=rng.choice(["C4", "C5", "C6", "T4", "T10", "L1"]), asia_grade=rng.choice("ABC"),
         injury_type=rng.choice(["contusion", "compression"]), malignancy_history=False,
     )  # fmt: skip
-    therapy = therapy_create(patient=patient, protocol=protocol, on=timezone.localdate(collected_at))
+    therapy = therapy_create(
+        patient=patient, protocol=protocol, actor=coord, on=timezone.localdate(collected_at)
+    )
     collection_create(therapy=therapy, kind="peripheral_blood", collected_at=collected_at, volume_ml=240,
-                      collected_by="Dr. Kobayashi")  # fmt: skip
+                      collected_by="Dr. Kobayashi", actor=coord)  # fmt: skip
     collection = collection_create(therapy=therapy, kind="bone_marrow", collected_at=collected_at, volume_ml=30,
-                                   collected_by="Dr. Kobayashi")  # fmt: skip
+                                   collected_by="Dr. Kobayashi", actor=coord)  # fmt: skip
     batch = collection.batch
     serum_din = therapy.collections.get(kind="peripheral_blood").din
     tech, other = (users["tech"], users["tech2"]) if index % 2 else (users["tech2"], users["tech"])

@@ -26,6 +26,7 @@ from batches.models import Batch, Collection, CultureStep, Dose, Finding
 from batches.services.identity import scan_verify
 from batches.services.lifecycle import batch_transition
 from compliance.audit import audit_context
+from compliance.roles import Role, require_role
 
 # Values a step may carry, besides when/who/what-was-scanned.
 STEP_FIELDS = (
@@ -58,8 +59,9 @@ def step_record(
     Refused (DomainError, nothing changed) in the wrong state, with missing
     values, at a future time, with serum that is not this therapy's blood,
     or with doses outside the protocol or over the patient's cells/kg cap.
-    Field values out of range raise ValidationError.
+    Field values out of range raise ValidationError. Technicians only (NotPermitted).
     """
+    require_role(actor, Role.TECHNICIAN, action="log culture steps")
     unknown = set(values) - set(STEP_FIELDS)
     if unknown:
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
@@ -96,7 +98,9 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
 
     The original is never edited and stays visible (and in the audit trail).
     A formulation is not amended: its doses exist; reject and re-formulate.
+    Technicians and QA only (NotPermitted).
     """
+    require_role(actor, Role.TECHNICIAN, Role.QA, action="correct culture steps")
     if not reason.strip():
         raise DomainError([Blocker("reason_required", "A correction needs a reason.")])
     unknown = set(values) - {*STEP_FIELDS, "performed_at"}

@@ -15,6 +15,7 @@ from batches.domain.steps import check_performed_at, check_temperature
 from batches.models import Batch, CustodyTransfer, Finding, Location
 from batches.services.identity import scan_verify
 from compliance.audit import audit_context
+from compliance.roles import Role, require_role
 
 
 def custody_transfer(
@@ -38,8 +39,9 @@ def custody_transfer(
     not say: the transfer is still recorded (the item is where it is) with a
     custody-gap finding. A temperature outside the protocol's transport range
     or a broken seal is recorded as a finding too. Findings block release
-    until QA assesses them.
+    until QA assesses them. Technicians only (NotPermitted).
     """
+    require_role(actor, Role.TECHNICIAN, action="record custody transfers")
     read = scan_verify(
         batch=batch, scanned_identifier=scanned_identifier, action="custody transfer", actor=actor
     )

@@ -15,10 +15,13 @@ from batches.domain.clock import collection_date_errors, in_future, patient_date
 from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_harvest_window
 from batches.models import Batch, Clinic, Collection, Patient, ProcessingProtocol, Therapy
 from compliance.audit import audit_context
+from compliance.roles import Role, require_own_clinic, require_role
 
 
 def clinic_create(*, code: str, name: str, actor: Any = None) -> Clinic:
-    """Register a clinic (reference data)."""
+    """Register a clinic (reference data): by an admin, or with no actor (``create_clinic`` at a shell)."""
+    if actor is not None:
+        require_role(actor, Role.ADMIN, action="register clinics")
     with transaction.atomic(), audit_context(actor=actor, reason="clinic registered"):
         clinic = Clinic(code=code, name=name)
         clinic.full_clean()
@@ -30,6 +33,10 @@ def batch_transition(
     *, batch: Batch, to: BatchStatus, actor: Any = None, reason: str = "", at: dt.datetime | None = None
 ) -> Batch:
     """Move a batch to status ``to``; the one door every status change goes through.
+
+    A building block, not an action of its own: the service that decides the
+    move (a step, QC, a deviation, release, an infusion, the expiry sweep)
+    checks its actor's role before it calls this.
 
     Locks the row, checks the transition table against the status in the
     database (not the possibly stale object passed in), writes and records
@@ -56,7 +63,10 @@ def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patie
 
     Besides the model's checks, the birth year and injury date must be
     plausible (``batches.domain.clock``): a ValidationError names the field.
+    By the clinic's side only: its system or its coordinator (NotPermitted otherwise).
     """
+    require_role(actor, Role.COORDINATOR, action="register patients", clinic_system=True)
+    require_own_clinic(actor, clinic.pk, action="register patients")
     with transaction.atomic(), audit_context(actor=actor, reason="patient registered"):
         patient = Patient(clinic=clinic, **fields)
         patient.full_clean()
@@ -80,8 +90,11 @@ def therapy_create(
 
     Eligibility is decided on ``on`` (default today, Tokyo) by the one
     eligibility function; an ineligible patient raises DomainError with every
-    reason and nothing is created. The answer is kept on the therapy.
+    reason and nothing is created. The answer is kept on the therapy. By the
+    patient's clinic only: its system or its coordinator (NotPermitted otherwise).
     """
+    require_role(actor, Role.COORDINATOR, action="open therapies", clinic_system=True)
+    require_own_clinic(actor, patient.clinic_id, action="open therapies")
     answer = eligibility(PatientFacts.of(patient), ProtocolRules.of(protocol), on or timezone.localdate())
     blockers = list(answer.blockers)
     if not protocol.active:
@@ -115,8 +128,11 @@ def collection_create(
     A collection lies in a year its DIN can carry and not before the patient's
     injury (else a ValidationError on ``collected_at``: implausible input).
     A cell-source collection must lie in the protocol's harvest window, and no
-    collection lies in the future (else DomainError).
+    collection lies in the future (else DomainError). Logged by the patient's clinic (its system or
+    coordinator) or by a technician at intake (NotPermitted otherwise).
     """
+    require_role(actor, Role.COORDINATOR, Role.TECHNICIAN, action="log collections", clinic_system=True)
+    require_own_clinic(actor, therapy.patient.clinic_id, action="log collections")
     errors = collection_date_errors(
         collected_on=timezone.localdate(collected_at), injury_date=therapy.patient.injury_date
     )

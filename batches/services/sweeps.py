@@ -39,6 +39,7 @@ from batches.models import Flag
 from batches.services.expiry import ExpiryResult, dose_expiry_sweep
 from batches.services.notifications import notify_flags
 from compliance.audit import audit_context
+from compliance.roles import Role, require_role
 
 logger = logging.getLogger(__name__)
 
@@ -351,7 +352,11 @@ def batch_flags_refresh(*, batch_id: int, now: dt.datetime | None = None) -> lis
 
 
 def flag_acknowledge(*, flag: Flag, actor: Any, note: str = "", now: dt.datetime | None = None) -> bool:
-    """Record that ``actor`` has seen an open flag. False when it was already acknowledged or resolved."""
+    """Record that ``actor`` has seen an open flag. False when it was already acknowledged or resolved.
+
+    Technicians and QA only (NotPermitted otherwise), as the worklists.
+    """
+    require_role(actor, Role.TECHNICIAN, Role.QA, action="acknowledge flags")
     with transaction.atomic(), audit_context(actor=actor, reason="flag acknowledged"):
         updated = Flag.objects.filter(
             pk=flag.pk, resolved_at__isnull=True, acknowledged_at__isnull=True

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from batches import scan, selectors
 from batches.domain import DomainError, NotPermitted
 from batches.models import Batch
-from compliance.roles import Role, has_role
+from compliance.roles import Role, has_role, unbound_coordinator
 from compliance.services.signatures import SignatureRefused
 
 ALL_ROLES = tuple(Role)
@@ -43,7 +43,7 @@ def visible_clinic_id(user: Any) -> int | None:
 
     A coordinator not bound to a clinic would otherwise see every clinic: refused.
     """
-    if user.clinic_id is None and has_role(user, Role.COORDINATOR) and not has_role(user, *LAB_ROLES):
+    if unbound_coordinator(user):
         raise PermissionDenied("This coordinator account is not bound to a clinic.")
     return user.clinic_id
 

@@ -40,13 +40,14 @@ Lock order (every service follows it; breaking it deadlocks under load):
 from compliance.audit.context import audit_context, connect_signals, current_context
 from compliance.audit.registry import audited, audited_models
 from compliance.audit.triggers import install_triggers, install_triggers_after_migrate
-from compliance.audit.verify import ChainReport, verify_chain
+from compliance.audit.verify import ChainReport, chain_head_restore, verify_chain
 
 __all__ = [
     "ChainReport",
     "audit_context",
     "audited",
     "audited_models",
+    "chain_head_restore",
     "connect_signals",
     "current_context",
     "install_triggers",

@@ -80,6 +80,14 @@ BEGIN
             -- The chain head serialises audited writes: the chain order is the commit order.
             INSERT INTO compliance_auditchainhead (id, last_seq, last_hash)
                 VALUES (1, 0, repeat('0', 64)) ON CONFLICT (id) DO NOTHING;
+            -- A head created here while entries exist would restart at #1 and fork the
+            -- chain. Re-seeding it from the last entry would hide a removed tail, so a
+            -- missing head is refused until a person has run verify_audit_chain.
+            IF FOUND AND EXISTS (SELECT 1 FROM compliance_auditentry) THEN
+                RAISE EXCEPTION 'the audit chain head is missing while audit entries exist; audited writes are refused until it is restored'
+                    USING ERRCODE = 'data_corrupted',
+                          HINT = 'Run manage.py verify_audit_chain, then manage.py verify_audit_chain --restore-head.';
+            END IF;
             SELECT h.last_seq, h.last_hash INTO head_seq, head_hash
               FROM compliance_auditchainhead h WHERE h.id = 1 FOR UPDATE;
             locked := true;
@@ -118,8 +126,23 @@ BEGIN
         USING ERRCODE = 'restrict_violation';
 END
 $$;
+CREATE OR REPLACE FUNCTION lims_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'regulated records are never deleted: TRUNCATE of % refused', TG_TABLE_NAME
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
 CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON compliance_auditentry
     FOR EACH ROW EXECUTE FUNCTION lims_audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON compliance_auditentry
+    FOR EACH STATEMENT EXECUTE FUNCTION lims_audit_append_only();
+-- The head is the evidence of the chain's length: without it a removed tail goes
+-- unnoticed, and the next audited write would restart at #1. Updates stay allowed
+-- (every audited statement moves it).
+CREATE OR REPLACE TRIGGER audit_head_no_delete BEFORE DELETE ON compliance_auditchainhead
+    FOR EACH ROW EXECUTE FUNCTION lims_audit_append_only();
+CREATE OR REPLACE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON compliance_auditchainhead
+    FOR EACH STATEMENT EXECUTE FUNCTION lims_audit_append_only();
 """
 
 
@@ -127,8 +150,11 @@ def _table_triggers(spec: AuditSpec) -> str:
     table = spec.model._meta.db_table
     args = f"'{','.join(spec.skip)}', '{','.join(spec.mask)}'"
     audit = "FOR EACH STATEMENT EXECUTE FUNCTION lims_audit_statement"
+    # TRUNCATE fires no row trigger: it would empty a table without an audit entry.
     sql = f"""
 DROP TRIGGER IF EXISTS lims_audit ON "{table}";
+CREATE OR REPLACE TRIGGER lims_no_truncate BEFORE TRUNCATE ON "{table}"
+    FOR EACH STATEMENT EXECUTE FUNCTION lims_refuse_truncate();
 CREATE OR REPLACE TRIGGER lims_audit_insert AFTER INSERT ON "{table}"
     REFERENCING NEW TABLE AS lims_new {audit}({args});
 CREATE OR REPLACE TRIGGER lims_audit_update AFTER UPDATE ON "{table}"

@@ -45,14 +45,40 @@ def verify_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
             if len(rows) < batch_size:
                 break
         cursor.execute("SELECT last_seq, last_hash FROM compliance_auditchainhead WHERE id = 1")
-        head = cursor.fetchone() or (0, GENESIS_HASH)
-    if head != (last_seq, last_hash):
-        return ChainReport(
-            checked,
-            last_seq + 1,
-            f"the chain ends at #{last_seq} but its head says #{head[0]}: entries removed",
+        head = cursor.fetchone()
+    problem = _head_problem(head, last_seq, last_hash)
+    return ChainReport(checked, last_seq + 1, problem) if problem else ChainReport(checked)
+
+
+def _head_problem(head: tuple[int, str] | None, last_seq: int, last_hash: str) -> str:
+    """What is wrong between the last entry and the head, which records the chain's true end."""
+    if head is None:
+        # Without a head nothing shows how long the chain was: a removed tail cannot be ruled out.
+        return "" if last_seq == 0 else f"the chain head is missing (entries run to #{last_seq})"
+    head_seq, head_hash = head
+    if head_seq > last_seq:
+        return f"the chain ends at #{last_seq} but its head says #{head_seq}: entries removed (#{last_seq + 1} to #{head_seq})"
+    if (head_seq, head_hash) != (last_seq, last_hash):
+        return f"the chain ends at #{last_seq} but its head says #{head_seq} with another hash: head or entries altered"
+    return ""
+
+
+def chain_head_restore() -> ChainReport:
+    """Re-create a missing chain head from the last entry, once the entries verify intact.
+
+    Writes nothing when the head exists or the entries do not hold. Whether a
+    tail was removed along with the head cannot be known: the report says so.
+    """
+    report = verify_chain()
+    if report.intact or not report.problem.startswith("the chain head is missing"):
+        return report
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO compliance_auditchainhead (id, last_seq, last_hash)"
+            " SELECT 1, seq, hash FROM compliance_auditentry ORDER BY seq DESC LIMIT 1"
+            " ON CONFLICT (id) DO NOTHING"
         )
-    return ChainReport(checked)
+    return verify_chain()
 
 
 def _problem(seq: int, prev_hash: str, content_ok: bool, last_seq: int, last_hash: str) -> str:

@@ -12,7 +12,7 @@ from django.db import transaction
 from batches.models import Clinic
 from compliance.audit import audit_context
 from compliance.models import User
-from compliance.roles import Role, ensure_role_groups
+from compliance.roles import Role, ensure_role_groups, require_role
 
 
 def user_create(
@@ -28,8 +28,12 @@ def user_create(
     """Create a staff or clinic account in one role.
 
     Coordinators belong to a clinic; CPF roles do not. The admin role may use
-    the Django admin. ``validate`` runs Django's password validators.
+    the Django admin. ``validate`` runs Django's password validators. With no
+    ``actor`` (``create_user`` at a shell, which bootstraps the first admin)
+    no role is checked; an actor must hold the admin role.
     """
+    if actor is not None:
+        require_role(actor, Role.ADMIN, action="create accounts")
     if role == Role.COORDINATOR and clinic is None:
         raise ValidationError({"clinic": "A coordinator must belong to a clinic."})
     if role != Role.COORDINATOR and clinic is not None:

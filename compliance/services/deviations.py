@@ -13,9 +13,8 @@ from batches.models import Batch, Finding
 from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import Deviation, QcResult, User
-from compliance.roles import Role
+from compliance.roles import Role, require_role
 from compliance.selectors import blocking_deviations
-from compliance.services.common import require_role
 from compliance.services.signatures import signature_create, signer_authenticate
 
 
@@ -26,7 +25,9 @@ def deviation_open(
 
     The batch is locked first, so a release or a closure deciding on the
     batch's deviations either sees this one or is decided before it opens.
+    Lab staff only: technicians, QC and QA (NotPermitted otherwise).
     """
+    require_role(actor, Role.TECHNICIAN, Role.QC, Role.QA, action="open deviations")
     if severity not in Deviation.Severity.values:
         raise DomainError(
             [Blocker("invalid_severity", f"Severity must be one of: {', '.join(Deviation.Severity.values)}.")]

@@ -15,8 +15,7 @@ from batches.models import Batch
 from compliance.audit import audit_context
 from compliance.domain import qc as rules
 from compliance.models import Deviation, QcResult, User
-from compliance.roles import Role
-from compliance.services.common import require_role
+from compliance.roles import Role, require_role
 from compliance.services.deviations import deviation_open
 
 TESTABLE = {

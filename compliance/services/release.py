@@ -13,10 +13,9 @@ from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import QcResult, ReleaseDecision, User
 from compliance.records import release_content
-from compliance.roles import Role
+from compliance.roles import Role, require_role
 from compliance.selectors import blocking_deviations, qc_status
 from compliance.services.checklists import checklist_status
-from compliance.services.common import require_role
 from compliance.services.signatures import signature_create, signer_authenticate
 
 

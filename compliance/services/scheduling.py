@@ -15,9 +15,13 @@ from batches.models import Batch, Dose
 from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import AdministrationAttempt, Infusion, InfusionObservation, User
+from compliance.roles import Role, require_own_clinic, require_role
 from compliance.selectors import batch_readiness
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
+# Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
+SCHEDULERS = (Role.COORDINATOR, Role.QA)
+BEDSIDE = (Role.COORDINATOR, Role.TECHNICIAN, Role.QA)
 
 
 def infusion_schedule(
@@ -33,8 +37,10 @@ def infusion_schedule(
     The batch and then the dose are locked before readiness is read, so the
     decision sees every committed release, recall or deviation, and a partial
     unique index allows one active infusion per dose: of concurrent requests
-    exactly one succeeds; the others get ``already_scheduled``.
+    exactly one succeeds; the others get ``already_scheduled``. Coordinators and clinic systems (their
+    own clinic's doses) and QA only (NotPermitted otherwise).
     """
+    require_role(actor, *SCHEDULERS, action="schedule infusions", clinic_system=True)
     with transaction.atomic(), audit_context(actor=actor, reason="infusion scheduled"):
         _lock_batch_of(dose)
         locked = (
@@ -42,6 +48,7 @@ def infusion_schedule(
             .select_related("batch__therapy__protocol", "batch__therapy__patient")
             .get(pk=dose.pk)
         )
+        require_own_clinic(actor, locked.batch.therapy.patient.clinic_id, action="schedule infusions")
         batch = locked.batch
         answer = batch_readiness(batch, scheduled_for).for_dose(locked.dose_id)
         blockers = list(answer.blockers) if answer else [Blocker("unknown_dose", "No such dose.")]
@@ -72,7 +79,11 @@ def _lock_batch_of(dose: Dose) -> Batch:
 
 
 def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> Infusion:
-    """Cancel a scheduled infusion, with a reason; the dose becomes schedulable again."""
+    """Cancel a scheduled infusion, with a reason; the dose becomes schedulable again.
+
+    Coordinators, clinic systems and QA only (NotPermitted otherwise).
+    """
+    require_role(actor, *SCHEDULERS, action="cancel infusions", clinic_system=True)
     if not reason.strip():
         raise DomainError([Blocker("reason_required", "A cancellation needs a reason.")])
     with transaction.atomic(), audit_context(actor=actor, reason=f"infusion cancelled: {reason}"):
@@ -99,7 +110,8 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
 def infusion_reschedule(
     *, infusion: Infusion, scheduled_for: dt.datetime, reason: str, actor: Any = None
 ) -> Infusion:
-    """Cancel and schedule anew in one transaction: both or neither."""
+    """Cancel and schedule anew in one transaction: both or neither (roles as for scheduling)."""
+    require_role(actor, *SCHEDULERS, action="reschedule infusions", clinic_system=True)
     with transaction.atomic():
         old = infusion_cancel(infusion=infusion, reason=f"rescheduled: {reason}", actor=actor)
         return infusion_schedule(
@@ -120,8 +132,10 @@ def infusion_administer(
     A mismatch is refused and kept as an ``AdministrationAttempt`` of this
     infusion (not as a batch finding: the batch record the release signature
     covers is unchanged, so the right scan can still administer). When every
-    dose of the batch is given, the batch becomes ``infused``.
+    dose of the batch is given, the batch becomes ``infused``. Coordinators,
+    technicians and QA only (NotPermitted otherwise).
     """
+    require_role(actor, *BEDSIDE, action="record infusions")
     administered_at = administered_at or timezone.now()
     dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
     _verify_bedside_scan(infusion, dose, scanned_identifier, patient_code, actor)
@@ -201,7 +215,11 @@ def observation_record(
     actor: User,
     severity: str = "",
 ) -> InfusionObservation:
-    """Record an adverse event or a follow-up after an administered infusion."""
+    """Record an adverse event or a follow-up after an administered infusion.
+
+    Coordinators, technicians and QA only (NotPermitted otherwise).
+    """
+    require_role(actor, *BEDSIDE, action="record observations")
     blockers = []
     if infusion.status != Infusion.Status.ADMINISTERED:
         blockers.append(Blocker("wrong_state", "Observations follow an administered infusion."))

@@ -15,7 +15,14 @@ from batches.services import collection_create, therapy_create
 from compliance.models import User
 from compliance.roles import Role
 from compliance.tokens import token_issue
-from tests.factories import ClinicFactory, LocationFactory, PatientFactory, UserFactory, protocol
+from tests.factories import (
+    ClinicFactory,
+    LocationFactory,
+    PatientFactory,
+    UserFactory,
+    coordinator_of,
+    protocol,
+)
 
 API = "/api/v1"
 HOUR = dt.timedelta(hours=1)
@@ -94,8 +101,15 @@ def locations(db: None) -> dict[str, Location]:
 @pytest.fixture
 def batch_a(clinic_a: Clinic) -> Batch:
     """A bone-marrow batch of clinic A collected a day ago, awaiting receipt (sub-acute IV protocol)."""
-    therapy = therapy_create(patient=PatientFactory(clinic=clinic_a), protocol=protocol("SCI-SUBACUTE-IV"))
+    patient = PatientFactory(clinic=clinic_a)
+    therapy = therapy_create(
+        patient=patient, protocol=protocol("SCI-SUBACUTE-IV"), actor=coordinator_of(clinic_a)
+    )
     collection = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - 24 * HOUR, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=timezone.now() - 24 * HOUR,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     )
     return collection.batch

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from batches.isbt128 import check_character
 from batches.models import Batch, Finding, Patient
-from compliance.roles import Role
 from tests.api.conftest import API, HOUR, assert_problem
 from tests.factories import PatientFactory
 
@@ -59,14 +58,6 @@ def test_clinic_token_registers_for_its_own_clinic_only(clinic_a_client, clinic_
     )
     assert "clinic" in body["errors"]
     assert not Patient.objects.filter(clinic=clinic_b).exists()
-
-
-def test_lab_wide_staff_name_the_clinic_of_a_patient(user_client, clinic_a):
-    coordinator = user_client(Role.COORDINATOR)  # a coordinator bound to no clinic
-    body = assert_problem(coordinator.post(f"{API}/patients/", patient_body(), format="json"), 400)
-    assert "clinic" in body["errors"]
-    created = coordinator.post(f"{API}/patients/", patient_body(clinic="CLINIC-A"), format="json")
-    assert created.json()["clinic"] == "CLINIC-A"
 
 
 def test_malformed_json_is_400(clinic_a_client):

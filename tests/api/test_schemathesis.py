@@ -95,7 +95,10 @@ def world(db: None) -> dict[str, Any]:
     deviation = deviation_open(
         batch=formulated, severity="minor", description="Label smudged", actor=staff.tech
     )
-    bench = UserFactory(role=Role.TECHNICIAN, full_name="Bench Everything")
+    # A coordinator belongs to a clinic (database constraint): scoped to the released batch's.
+    bench = UserFactory(
+        role=Role.TECHNICIAN, full_name="Bench Everything", clinic=released.therapy.patient.clinic
+    )
     bench.groups.add(*Group.objects.filter(name__in=[Role.QC, Role.COORDINATOR]))
     return {
         "qa": staff.qa,

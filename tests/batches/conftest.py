@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from batches.models import Batch, Collection
 from batches.services import collection_create, step_record, therapy_create
-from tests.factories import PatientFactory, protocol, scan
+from tests.factories import PatientFactory, coordinator_of, protocol, scan
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -14,13 +14,20 @@ DAY = dt.timedelta(days=1)
 @pytest.fixture
 def therapy(db):
     """A sub-acute IV therapy of a patient injured 10 days ago (harvest window open)."""
-    return therapy_create(patient=PatientFactory(), protocol=protocol("SCI-SUBACUTE-IV"))
+    patient = PatientFactory()
+    return therapy_create(
+        patient=patient, protocol=protocol("SCI-SUBACUTE-IV"), actor=coordinator_of(patient.clinic)
+    )
 
 
 @pytest.fixture
 def serum(therapy, technician) -> Collection:
     return collection_create(
-        therapy=therapy, kind="peripheral_blood", collected_at=timezone.now() - 30 * HOUR, volume_ml=240
+        therapy=therapy,
+        kind="peripheral_blood",
+        collected_at=timezone.now() - 30 * HOUR,
+        volume_ml=240,
+        actor=coordinator_of(therapy.patient.clinic),
     )
 
 
@@ -28,7 +35,11 @@ def serum(therapy, technician) -> Collection:
 def batch(therapy) -> Batch:
     """A bone-marrow batch collected a day ago, awaiting receipt."""
     collection = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - 24 * HOUR, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=timezone.now() - 24 * HOUR,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     )
     return collection.batch
 

@@ -11,7 +11,7 @@ from batches.models import Batch, CultureStep, Dose, Finding
 from batches.services import collection_create, effective_steps, step_amend, therapy_create
 from compliance.models import AuditEntry
 from tests.batches.conftest import DAY, HOUR, log
-from tests.factories import PatientFactory, protocol, scan
+from tests.factories import PatientFactory, coordinator_of, protocol, scan
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,11 @@ def test_wrong_check_character_is_refused_and_recorded(batch, technician):
 
 def test_scanning_another_batch_is_refused_and_recorded(batch, therapy, technician):
     other = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - HOUR, volume_ml=20
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=timezone.now() - HOUR,
+        volume_ml=20,
+        actor=coordinator_of(therapy.patient.clinic),
     )
     from batches.services import step_record
 
@@ -182,7 +186,11 @@ def test_receipt_out_of_range_records_findings_for_qa(batch, technician):
 
 def test_late_receipt_is_a_finding(therapy, technician):
     batch = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - 3 * DAY, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=timezone.now() - 3 * DAY,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     ).batch
 
     log(batch, "receipt", technician, temperature_c=10, seal_intact=True)
@@ -199,9 +207,14 @@ def test_seeding_needs_autologous_serum_when_the_protocol_uses_it(received, tech
 
 
 def test_serum_from_another_therapy_is_refused(received, technician):
-    stranger = therapy_create(patient=PatientFactory(), protocol=protocol())
+    elsewhere = PatientFactory()
+    stranger = therapy_create(patient=elsewhere, protocol=protocol(), actor=coordinator_of(elsewhere.clinic))
     foreign = collection_create(
-        therapy=stranger, kind="peripheral_blood", collected_at=timezone.now() - DAY, volume_ml=240
+        therapy=stranger,
+        kind="peripheral_blood",
+        collected_at=timezone.now() - DAY,
+        volume_ml=240,
+        actor=coordinator_of(stranger.patient.clinic),
     )
 
     error = assert_refused(
@@ -213,7 +226,11 @@ def test_serum_from_another_therapy_is_refused(received, technician):
 
 def test_bone_marrow_is_not_serum(received, therapy, technician):
     marrow = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - DAY, volume_ml=20
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=timezone.now() - DAY,
+        volume_ml=20,
+        actor=coordinator_of(therapy.patient.clinic),
     )
     assert_refused(
         received, "serum_not_blood",
@@ -316,17 +333,30 @@ def test_a_step_is_amended_once_then_its_amendment_is(in_culture, technician):
 def test_collection_outside_the_harvest_window_is_refused(technician):
     patient = PatientFactory(injury_date=timezone.localdate() - dt.timedelta(days=35))
     therapy = therapy_create(
-        patient=patient, protocol=protocol(), on=timezone.localdate() - dt.timedelta(days=10)
+        patient=patient,
+        protocol=protocol(),
+        on=timezone.localdate() - dt.timedelta(days=10),
+        actor=coordinator_of(patient.clinic),
     )
 
     with pytest.raises(DomainError, match="harvest") as refused:
-        collection_create(therapy=therapy, kind="bone_marrow", collected_at=timezone.now(), volume_ml=30)
+        collection_create(
+            therapy=therapy,
+            kind="bone_marrow",
+            collected_at=timezone.now(),
+            volume_ml=30,
+            actor=coordinator_of(therapy.patient.clinic),
+        )
 
     assert [b.code for b in refused.value.blockers] == ["outside_window"]
     assert not therapy.collections.exists()
     # Blood for serum has no harvest window.
     assert collection_create(
-        therapy=therapy, kind="peripheral_blood", collected_at=timezone.now(), volume_ml=240
+        therapy=therapy,
+        kind="peripheral_blood",
+        collected_at=timezone.now(),
+        volume_ml=240,
+        actor=coordinator_of(therapy.patient.clinic),
     )
 
 
@@ -334,7 +364,7 @@ def test_ineligible_patient_gets_no_therapy_and_every_reason(db):
     patient = PatientFactory(malignancy_history=True, injury_type="transection", asia_grade="E")
 
     with pytest.raises(DomainError) as refused:
-        therapy_create(patient=patient, protocol=protocol())
+        therapy_create(patient=patient, protocol=protocol(), actor=coordinator_of(patient.clinic))
 
     assert {b.code for b in refused.value.blockers} == {"malignancy_history", "transected_cord", "asia_grade"}
     assert not patient.therapies.exists()

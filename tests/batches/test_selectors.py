@@ -18,6 +18,7 @@ from batches.selectors import (
 )
 from batches.services import step_amend
 from tests.batches.conftest import DAY, HOUR, log
+from tests.factories import coordinator_of
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +125,11 @@ def test_worklists(in_culture, batch, therapy, technician):
     from batches.services import collection_create
 
     waiting = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - 5 * HOUR, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=timezone.now() - 5 * HOUR,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     ).batch
     log(waiting, "receipt", technician, temperature_c=10, seal_intact=True)
     assert list(worklist_awaiting_seeding()) == [waiting]

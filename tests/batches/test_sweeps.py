@@ -23,7 +23,7 @@ from batches.services.sweeps import (
 from compliance.models import AuditEntry, Infusion, QcResult
 from compliance.roles import Role
 from tests.batches.conftest import DAY, HOUR, log
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories import ClinicFactory, UserFactory, coordinator_of
 
 K = Flag.Kind
 
@@ -217,7 +217,9 @@ def test_dose_expiring_flag_goes_to_qa_and_own_clinic_coordinator(
 ):
     qa = UserFactory(role=Role.QA, email="qa@example.org")
     clinic = released.therapy.patient.clinic
-    coordinator = UserFactory(role=Role.COORDINATOR, clinic=clinic, email="coord@example.org")
+    coordinator = coordinator_of(clinic)  # registered the patient
+    coordinator.email = "coord@example.org"
+    coordinator.save()
     UserFactory(role=Role.COORDINATOR, clinic=ClinicFactory(), email="elsewhere@example.org")
     Dose.objects.create(batch=released, number=1, cells=100_000_000, volume_ml=50, status="available",
                         expires_at=timezone.now() + 12 * HOUR)  # fmt: skip
@@ -298,7 +300,11 @@ def test_full_sweep_query_count_does_not_grow_with_batches(therapy, received, te
     one_opened = _full_sweep_queries()  # opens seeding_overdue on one batch
     for _ in range(3):
         batch = collection_create(
-            therapy=therapy, kind="bone_marrow", collected_at=timezone.now() - HOUR, volume_ml=30
+            therapy=therapy,
+            kind="bone_marrow",
+            collected_at=timezone.now() - HOUR,
+            volume_ml=30,
+            actor=coordinator_of(therapy.patient.clinic),
         ).batch
         log(batch, "receipt", technician, temperature_c=20, seal_intact=True)
     traveller(4 * DAY)

@@ -2,13 +2,13 @@
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from batches.domain import BatchStatus
 from batches.models import Batch, Clinic
 from batches.services import batch_transition, clinic_create
 from compliance.audit import audit_context, verify_chain
-from compliance.models import AuditEntry
+from compliance.models import AuditChainHead, AuditEntry
 from tests.factories import PASSWORD, BatchFactory, ClinicFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +118,7 @@ def test_role_membership_changes_are_recorded(technician):
     [
         "UPDATE compliance_auditentry SET reason = 'edited' WHERE seq = (SELECT max(seq) FROM compliance_auditentry)",
         "DELETE FROM compliance_auditentry WHERE seq = (SELECT max(seq) FROM compliance_auditentry)",
+        "TRUNCATE compliance_auditentry",
     ],
 )
 def test_audit_entries_cannot_be_changed_or_deleted_even_with_raw_sql(sql):
@@ -128,6 +129,49 @@ def test_audit_entries_cannot_be_changed_or_deleted_even_with_raw_sql(sql):
         connection.cursor() as cursor,
     ):
         cursor.execute(sql)
+
+
+@pytest.mark.parametrize(
+    "sql", ["DELETE FROM compliance_auditchainhead", "TRUNCATE compliance_auditchainhead"]
+)
+def test_audit_chain_head_cannot_be_deleted_or_truncated_even_with_raw_sql(sql):
+    ClinicFactory()
+    head = AuditChainHead.objects.values_list("last_seq", "last_hash").get()
+    with (
+        pytest.raises(ProgrammingError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+
+    assert AuditChainHead.objects.values_list("last_seq", "last_hash").get() == head
+    ClinicFactory()  # audited writes go on
+    assert verify_chain().intact
+
+
+def test_regulated_tables_cannot_be_truncated_even_with_raw_sql():
+    clinic = ClinicFactory()
+    with pytest.raises(IntegrityError, match="TRUNCATE"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE batches_clinic CASCADE")
+    assert Clinic.objects.filter(pk=clinic.pk).exists()
+
+
+def test_a_missing_chain_head_refuses_audited_writes_until_restored_and_never_restarts_at_one():
+    ClinicFactory(code="C0")
+    last = AuditEntry.objects.order_by("-seq").first()
+    _tamper_head("DELETE FROM compliance_auditchainhead")
+
+    with pytest.raises(InternalError, match="chain head is missing"), transaction.atomic():
+        ClinicFactory(code="C1")
+    assert not Clinic.objects.filter(code="C1").exists()
+    report = verify_chain()
+    assert not report.intact
+    assert f"the chain head is missing (entries run to #{last.seq})" in report.problem
+
+    call_command("verify_audit_chain", "--restore-head")
+    ClinicFactory(code="C1")
+    assert AuditEntry.objects.order_by("-seq").first().seq == last.seq + 1
+    assert verify_chain().intact
 
 
 def test_regulated_records_cannot_be_deleted():
@@ -153,6 +197,14 @@ def _tamper(sql: str, params: list) -> None:
         cursor.execute("ALTER TABLE compliance_auditentry DISABLE TRIGGER audit_append_only")
         cursor.execute(sql, params)
         cursor.execute("ALTER TABLE compliance_auditentry ENABLE TRIGGER audit_append_only")
+
+
+def _tamper_head(sql: str) -> None:
+    """A superuser removing the chain head with the triggers off."""
+    with connection.cursor() as cursor:  # the test's transaction is still open: reset by hand
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql)
+        cursor.execute("RESET session_replication_role")
 
 
 def test_verify_audit_chain_passes_on_an_intact_trail(capsys):
@@ -189,8 +241,10 @@ def test_verify_names_a_deleted_entry_and_a_removed_tail():
     _tamper("DELETE FROM compliance_auditentry WHERE seq >= %s", [middle])
     report = verify_chain()
     assert report.broken_seq == middle
-    assert "entries removed" in report.problem
+    assert f"entries removed (#{middle} to #{last})" in report.problem
     assert last > middle
+    with pytest.raises(CommandError, match="entries removed"):
+        call_command("verify_audit_chain", "--restore-head")  # the head exists: nothing to restore
 
 
 def test_verify_streams_in_pages_and_still_finds_the_break():

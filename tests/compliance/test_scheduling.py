@@ -20,7 +20,7 @@ from compliance.services.scheduling import (
     observation_record,
 )
 from tests.builders import Staff, formulated_batch, released_batch
-from tests.factories import scan
+from tests.factories import coordinator_of, scan
 
 pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
@@ -64,15 +64,15 @@ def test_scheduling_outside_the_window_or_on_the_wrong_route_is_refused(released
 def test_not_released_dose_cannot_be_scheduled(staff):
     batch = formulated_batch(staff, injured_days_ago=20)
     with pytest.raises(DomainError) as refused:
-        infusion_schedule(dose=batch.doses.get(), scheduled_for=in_window(batch), route="iv")
+        infusion_schedule(dose=batch.doses.get(), scheduled_for=in_window(batch), route="iv", actor=staff.qa)
     assert {"not_released", "qc_pending"} <= codes(refused)
 
 
-def test_after_expiry_a_dose_is_not_ready(released):
+def test_after_expiry_a_dose_is_not_ready(released, staff):
     dose = released.doses.get()
     Dose.objects.filter(pk=dose.pk).update(expires_at=in_window(released) - DAY)
     with pytest.raises(DomainError) as refused:
-        infusion_schedule(dose=dose, scheduled_for=in_window(released), route="iv")
+        infusion_schedule(dose=dose, scheduled_for=in_window(released), route="iv", actor=staff.qa)
     assert codes(refused) == {"expired"}
 
 
@@ -81,23 +81,25 @@ def test_a_changed_record_after_release_blocks_scheduling(released, staff):
         step=released.steps.get(kind="harvest"), actor=staff.tech, reason="late fix", viable_cells=149_000_000
     )
     with pytest.raises(DomainError) as refused:
-        infusion_schedule(dose=released.doses.get(), scheduled_for=in_window(released), route="iv")
+        infusion_schedule(
+            dose=released.doses.get(), scheduled_for=in_window(released), route="iv", actor=staff.qa
+        )
     assert codes(refused) == {"signature_invalid"}
 
 
 def test_cancel_and_reschedule_keep_one_active_infusion(released, staff):
     dose = released.doses.get()
-    first = infusion_schedule(dose=dose, scheduled_for=in_window(released), route="iv")
+    first = infusion_schedule(dose=dose, scheduled_for=in_window(released), route="iv", actor=staff.qa)
 
     second = infusion_reschedule(
-        infusion=first, scheduled_for=in_window(released) + DAY, reason="patient flight moved"
+        infusion=first, scheduled_for=in_window(released) + DAY, reason="patient flight moved", actor=staff.qa
     )
 
     first.refresh_from_db()
     assert (first.status, second.status, second.rescheduled_from) == ("cancelled", "scheduled", first)
     with pytest.raises(DomainError, match="reason"):
-        infusion_cancel(infusion=second, reason="")
-    infusion_cancel(infusion=second, reason="patient unwell")
+        infusion_cancel(infusion=second, reason="", actor=staff.qa)
+    infusion_cancel(infusion=second, reason="patient unwell", actor=staff.qa)
     assert Infusion.objects.filter(dose=dose, status="scheduled").count() == 0
 
 
@@ -123,7 +125,10 @@ def _schedule_now(batch: Batch, dose: Dose) -> Infusion:
     Patient.objects.filter(pk=batch.therapy.patient_id).update(
         injury_date=timezone.localdate() - dt.timedelta(days=40)
     )
-    return infusion_schedule(dose=dose, scheduled_for=timezone.now() + dt.timedelta(minutes=1), route="iv")
+    coordinator = coordinator_of(batch.therapy.patient.clinic)
+    return infusion_schedule(
+        dose=dose, scheduled_for=timezone.now() + dt.timedelta(minutes=1), route="iv", actor=coordinator
+    )
 
 
 def test_wrong_dose_or_wrong_patient_at_the_bedside_is_refused_and_recorded(released, staff):
@@ -157,7 +162,7 @@ def test_twenty_concurrent_schedules_of_one_dose_yield_exactly_one_infusion():
     def attempt() -> None:
         try:
             barrier.wait()
-            infusion_schedule(dose=dose, scheduled_for=when, route="iv")
+            infusion_schedule(dose=dose, scheduled_for=when, route="iv", actor=staff.qa)
             outcomes.append("scheduled")
         except DomainError as error:
             outcomes.append(",".join(b.code for b in error.blockers))

@@ -13,7 +13,14 @@ from batches.services import collection_create, therapy_create
 from compliance.models import User
 from compliance.roles import Role
 from tests.builders import Staff
-from tests.factories import PASSWORD, ClinicFactory, PatientFactory, UserFactory, protocol
+from tests.factories import (
+    PASSWORD,
+    ClinicFactory,
+    PatientFactory,
+    UserFactory,
+    coordinator_of,
+    protocol,
+)
 
 HOUR = dt.timedelta(hours=1)
 
@@ -21,10 +28,16 @@ HOUR = dt.timedelta(hours=1)
 def new_batch(clinic: Clinic | None = None, *, hours_ago: float = 24) -> Batch:
     """A sub-acute IV bone-marrow batch collected ``hours_ago``, awaiting receipt."""
     patient = PatientFactory(clinic=clinic) if clinic else PatientFactory()
-    therapy = therapy_create(patient=patient, protocol=protocol("SCI-SUBACUTE-IV"))
+    therapy = therapy_create(
+        patient=patient, protocol=protocol("SCI-SUBACUTE-IV"), actor=coordinator_of(patient.clinic)
+    )
     collected_at = timezone.now() - hours_ago * HOUR
     return collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=collected_at, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=collected_at,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     ).batch
 
 

@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 
 from batches.isbt128 import check_character
-from compliance.roles import Role
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories import ClinicFactory, UserFactory, unbound_coordinator
 from tests.web.conftest import login, new_batch
 
 ALL = ("technician", "qc", "qa", "coordinator", "admin")
@@ -76,7 +75,7 @@ def test_coordinator_sees_own_clinic_batches_only(client, coordinator, batch):
 
 
 def test_coordinator_bound_to_no_clinic_is_refused(client, batch):
-    login(client, UserFactory(role=Role.COORDINATOR))
+    login(client, unbound_coordinator())
 
     assert client.get(reverse("batches:list")).status_code == 403
 

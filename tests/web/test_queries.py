@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from batches.models import Batch, Flag
 from batches.services import collection_create, step_record, therapy_create
-from tests.factories import PatientFactory, protocol, scan
+from tests.factories import PatientFactory, coordinator_of, protocol, scan
 from tests.web.conftest import login
 
 DAY = dt.timedelta(days=1)
@@ -22,9 +22,15 @@ def _chronic_batch(tech, *, seeded: bool) -> Batch:
     then its feeding is due and its culture overdue (maximum 28 days)."""
     now = timezone.now()
     patient = PatientFactory(injury_date=timezone.localdate() - 240 * DAY)
-    therapy = therapy_create(patient=patient, protocol=protocol("SCI-CHRONIC-IT"))
+    therapy = therapy_create(
+        patient=patient, protocol=protocol("SCI-CHRONIC-IT"), actor=coordinator_of(patient.clinic)
+    )
     batch = collection_create(
-        therapy=therapy, kind="bone_marrow", collected_at=now - 35 * DAY, volume_ml=30
+        therapy=therapy,
+        kind="bone_marrow",
+        collected_at=now - 35 * DAY,
+        volume_ml=30,
+        actor=coordinator_of(therapy.patient.clinic),
     ).batch
     label = scan(batch.din)
     step_record(batch=batch, kind="receipt", actor=tech, scanned_identifier=label, performed_at=now - 34 * DAY,
