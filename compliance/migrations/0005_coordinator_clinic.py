@@ -53,7 +53,7 @@ DROP FUNCTION IF EXISTS lims_coordinator_has_clinic();
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("compliance", "0002_gmp_records"),
+        ("compliance", "0004_signature_unique"),
     ]
 
     operations = [migrations.RunSQL(FUNCTION + TRIGGERS, REVERSE)]

@@ -109,7 +109,9 @@ def _refuse_if_blocked(batch: Batch, decision: str) -> None:
     blockers = release_blockers(batch) if decision == "release" else []
     if decision == "reject" and batch.status == BatchStatus.RELEASED:
         # A released batch is rejected only at re-review (release_review), which checks why.
-        blockers.append(Blocker("wrong_state", "A released batch is rejected through re-review of its release."))
+        blockers.append(
+            Blocker("wrong_state", "A released batch is rejected through re-review of its release.")
+        )
     if blockers:
         raise DomainError(blockers)
 

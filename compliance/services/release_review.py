@@ -21,9 +21,8 @@ from batches.services import batch_transition
 from compliance.audit import audit_context
 from compliance.models import Infusion, ReleaseDecision, User
 from compliance.records import release_content
-from compliance.roles import Role
+from compliance.roles import Role, require_role
 from compliance.selectors import release_signature_check
-from compliance.services.common import require_role
 from compliance.services.release import _check_segregation, batch_release, release_blockers
 from compliance.services.signatures import signature_create, signer_authenticate
 
