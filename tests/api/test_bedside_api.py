@@ -34,7 +34,10 @@ def released_and_scheduled(staff: Staff, clinic=None):
         **changes, **({"clinic": clinic} if clinic else {})
     )
     infusion = infusion_schedule(
-        dose=batch.doses.get(), scheduled_for=timezone.now() + dt.timedelta(minutes=1), route="iv"
+        dose=batch.doses.get(),
+        scheduled_for=timezone.now() + dt.timedelta(minutes=1),
+        route="iv",
+        actor=staff.qa,
     )
     return batch, infusion
 

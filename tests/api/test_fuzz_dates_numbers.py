@@ -28,7 +28,7 @@ from compliance.services.scheduling import infusion_schedule
 from compliance.tokens import token_issue
 from tests.api.conftest import API, bearer
 from tests.builders import Staff, formulated_batch, released_batch
-from tests.factories import LocationFactory, PatientFactory, protocol, scan
+from tests.factories import LocationFactory, PatientFactory, coordinator_of, protocol, scan
 
 pytestmark = pytest.mark.django_db
 
@@ -98,11 +98,12 @@ def world(db: None) -> dict[str, Any]:
     released = released_batch(staff, injured_days_ago=28)
     dose = released.doses.get()
     formulated = formulated_batch(staff)
+    coordinator = coordinator_of(released.therapy.patient.clinic)
     therapy = therapy_create(patient=PatientFactory(clinic=released.therapy.patient.clinic),
-                             protocol=protocol("SCI-SUBACUTE-IV"))  # fmt: skip
-    serum = collection_create(therapy=therapy, kind="peripheral_blood", volume_ml=240,
+                             protocol=protocol("SCI-SUBACUTE-IV"), actor=coordinator)  # fmt: skip
+    serum = collection_create(therapy=therapy, kind="peripheral_blood", volume_ml=240, actor=coordinator,
                               collected_at=timezone.now() - dt.timedelta(days=2))  # fmt: skip
-    fresh = collection_create(therapy=therapy, kind="bone_marrow", volume_ml=30,
+    fresh = collection_create(therapy=therapy, kind="bone_marrow", volume_ml=30, actor=coordinator,
                               collected_at=timezone.now() - dt.timedelta(days=2)).batch  # fmt: skip
     LocationFactory(code="FUZZ-BOX", kind=Location.Kind.TRANSPORT)
     custody_transfer(batch=fresh, to_location=Location.objects.get(code="FUZZ-BOX"), seal_intact=True,

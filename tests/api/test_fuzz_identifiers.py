@@ -96,7 +96,7 @@ def world(db: None) -> dict[str, Any]:
     formulated = formulated_batch(staff)
     LocationFactory(code="FUZZ-1")
     bench = UserFactory(role=Role.TECHNICIAN, full_name="Bench Everything")
-    bench.groups.add(*Group.objects.filter(name__in=[Role.QC, Role.COORDINATOR, Role.QA]))
+    bench.groups.add(*Group.objects.filter(name__in=[Role.QC, Role.QA]))
     din, label = formulated.din, scan(formulated.din)
     return {
         "client": bearer(token_issue(user=bench)[1]),

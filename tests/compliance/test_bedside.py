@@ -16,13 +16,16 @@ from tests.factories import scan
 pytestmark = pytest.mark.django_db
 
 
-def schedule_now(batch: Batch) -> Infusion:
+def schedule_now(batch: Batch, actor: object) -> Infusion:
     """Patients injured 40 days ago are inside the sub-acute infusion window today."""
     Patient.objects.filter(pk=batch.therapy.patient_id).update(
         injury_date=timezone.localdate() - dt.timedelta(days=40)
     )
     return infusion_schedule(
-        dose=batch.doses.get(), scheduled_for=timezone.now() + dt.timedelta(minutes=1), route="iv"
+        dose=batch.doses.get(),
+        scheduled_for=timezone.now() + dt.timedelta(minutes=1),
+        route="iv",
+        actor=actor,
     )
 
 
@@ -33,7 +36,7 @@ def wrong_k(label: str) -> str:
 
 def test_two_refused_bedside_scans_leave_the_release_valid_and_the_right_scan_administers(staff: Staff):
     batch = released_batch(staff, injured_days_ago=20)
-    infusion = schedule_now(batch)
+    infusion = schedule_now(batch, staff.qa)
     patient = batch.therapy.patient.code
 
     with pytest.raises(DomainError) as bad_k:

@@ -84,7 +84,9 @@ def test_changed_record_after_release_shows_why_then_qa_re_releases_and_the_dose
 
 def test_qa_rejects_at_re_review_and_the_scheduled_infusion_is_cancelled(staff):
     batch = released_batch(staff, injured_days_ago=20)
-    infusion = infusion_schedule(dose=batch.doses.get(), scheduled_for=in_window(batch), route="iv")
+    infusion = infusion_schedule(
+        dose=batch.doses.get(), scheduled_for=in_window(batch), route="iv", actor=staff.qa
+    )
     step_amend(
         step=batch.steps.get(kind="harvest"), actor=staff.tech, reason="recount", viable_cells=40_000_000
     )

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batches.services import collection_create, step_record
-from tests.factories import scan
+from tests.factories import coordinator_of, scan
 from tests.web.conftest import login, new_batch
 
 HOUR = dt.timedelta(hours=1)
@@ -18,7 +18,11 @@ def _cultured(staff, clinic, *, passage_cells: int):
     """Seeded with 9.5 million cells, passaged with every cell re-seeded, harvested at 514 million."""
     batch = new_batch(clinic, hours_ago=30)
     serum = collection_create(
-        therapy=batch.therapy, kind="peripheral_blood", collected_at=timezone.now() - 31 * HOUR, volume_ml=240
+        therapy=batch.therapy,
+        kind="peripheral_blood",
+        collected_at=timezone.now() - 31 * HOUR,
+        volume_ml=240,
+        actor=coordinator_of(clinic),
     )
     now = timezone.now()
 
@@ -50,7 +54,11 @@ def test_batch_page_shows_cumulative_population_doublings_from_seeding_to_harves
 def test_batch_page_counts_growth_up_to_the_latest_count_of_a_running_culture(client, staff, clinic):
     batch = new_batch(clinic, hours_ago=30)
     serum = collection_create(
-        therapy=batch.therapy, kind="peripheral_blood", collected_at=timezone.now() - 31 * HOUR, volume_ml=240
+        therapy=batch.therapy,
+        kind="peripheral_blood",
+        collected_at=timezone.now() - 31 * HOUR,
+        volume_ml=240,
+        actor=coordinator_of(clinic),
     )
     label, now = scan(batch.din), timezone.now()
     step_record(batch=batch, kind="receipt", actor=staff.tech, scanned_identifier=label,

@@ -25,7 +25,10 @@ def test_qa_sees_refused_bedside_scans_on_the_batch_page(client, staff):
         injury_date=timezone.localdate() - dt.timedelta(days=40)
     )
     infusion = infusion_schedule(
-        dose=batch.doses.get(), scheduled_for=timezone.now() + dt.timedelta(minutes=1), route="iv"
+        dose=batch.doses.get(),
+        scheduled_for=timezone.now() + dt.timedelta(minutes=1),
+        route="iv",
+        actor=staff.qa,
     )
     with pytest.raises(DomainError, match="not a dose label"):
         infusion_administer(infusion=infusion, actor=staff.tech2, scanned_identifier="WRONG-LABEL")
