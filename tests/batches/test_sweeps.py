@@ -322,3 +322,22 @@ def test_flag_overdue_command_prints_what_it_opened_kept_and_resolved(in_culture
     out = io.StringIO()
     call_command("flag_overdue", stdout=out)
     assert "opened culture_overdue" not in out.getvalue()
+
+
+def _planner_flag_rows() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'batches_flag'")
+        return cursor.fetchone()[0]
+
+
+def test_sweep_that_opens_many_flags_leaves_the_planner_knowing_them(
+    in_culture, technician, traveller, monkeypatch
+):
+    # The planner's idea of the flag table is what keeps the next reconcile from a
+    # quadratic anti-join; it must not wait for autovacuum (1 flag stands for "many" here).
+    monkeypatch.setattr(sweeps, "ANALYZE_AFTER", 1)
+    traveller(29 * DAY)
+    sweep_culture()
+
+    assert Flag.objects.count() >= 2
+    assert _planner_flag_rows() == Flag.objects.count()
