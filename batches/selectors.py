@@ -7,17 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import (
-    Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Prefetch,
-    QuerySet,
-    Subquery,
-)
+from django.db.models import Count, DateTimeField, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from batches.domain import BatchStatus
@@ -156,9 +147,43 @@ def batch_timeline(batch: Batch) -> list[TimelineEntry]:
 # --- Worklists ------------------------------------------------------------------
 
 
-def _last_step_at(*kinds: str) -> Subquery:
-    steps = CultureStep.objects.filter(batch=OuterRef("pk"), kind__in=kinds, amended_by__isnull=True)
-    return Subquery(steps.order_by("-performed_at").values("performed_at")[:1])
+# One definition of the culture clocks, for these worklists and for the sweeps
+# (``batches.services.sweeps``): which effective steps start a clock, and which
+# protocol column (in days) it runs for. Plain SQL, so the sweeps' set-based
+# queries and these querysets are the same expressions.
+SEEDED = ("seeding",)
+FED = ("feeding", "seeding", "passage")  # a seeding or passage puts fresh medium on the cells
+RECEIVED = ("receipt",)
+CULTURE_LIMIT = "max_culture_days"
+FEEDING_INTERVAL = "feeding_interval_days"
+SEEDING_LIMIT = "max_days_receipt_to_seeding"
+
+
+def last_step_at_sql(kinds: tuple[str, ...], batch_id: str) -> str:
+    """SQL for when the latest effective (not amended) step of ``kinds`` of batch ``batch_id`` was done."""
+    quoted = ", ".join(f"'{kind}'" for kind in kinds)
+    return (
+        f"(SELECT max(s.performed_at) FROM batches_culturestep s WHERE s.batch_id = {batch_id}"  # noqa: S608 - this module's constants only
+        f" AND s.kind IN ({quoted})"
+        " AND NOT EXISTS (SELECT 1 FROM batches_culturestep a WHERE a.amends_id = s.id))"
+    )
+
+
+def deadline_sql(started_at: str, protocol: str, days_column: str) -> str:
+    """SQL for ``started_at`` plus the protocol's ``days_column`` days (``protocol`` is its alias)."""
+    return f"({started_at} + {protocol}.{days_column} * interval '1 day')"
+
+
+_B, _P = '"batches_batch"."id"', '"batches_processingprotocol"'  # the ORM's aliases below
+
+
+def _clock(kinds: tuple[str, ...]) -> RawSQL:
+    return RawSQL(last_step_at_sql(kinds, _B), (), output_field=DateTimeField())  # noqa: S611 - constants only
+
+
+def _deadline(kinds: tuple[str, ...], days_column: str) -> RawSQL:
+    sql = deadline_sql(last_step_at_sql(kinds, _B), _P, days_column)
+    return RawSQL(sql, (), output_field=DateTimeField())  # noqa: S611 - constants only
 
 
 def _in_culture() -> QuerySet[Batch]:
@@ -170,16 +195,12 @@ def _in_culture() -> QuerySet[Batch]:
 def worklist_feeding_due(now: dt.datetime | None = None) -> QuerySet[Batch]:
     """Batches in culture whose last feeding (or seeding) is a feeding interval old by the end of today.
 
-    One query: the last feeding time is a subquery, the interval a column of the protocol.
+    One query: the clock is the sweeps' (``last_step_at_sql``), the interval a column of the protocol.
     """
     end_of_today = timezone.localtime(now or timezone.now()).replace(hour=23, minute=59, second=59)
-    interval = ExpressionWrapper(
-        F("therapy__protocol__feeding_interval_days") * dt.timedelta(days=1), DurationField()
-    )
     return (
         _in_culture()
-        .annotate(last_fed_at=_last_step_at("feeding", "seeding", "passage"))
-        .annotate(feeding_due_at=ExpressionWrapper(F("last_fed_at") + interval, output_field=DateTimeField()))
+        .annotate(last_fed_at=_clock(FED), feeding_due_at=_deadline(FED, FEEDING_INTERVAL))
         .filter(feeding_due_at__lte=end_of_today)
         .order_by("feeding_due_at")
     )
@@ -190,21 +211,17 @@ def worklist_awaiting_seeding() -> QuerySet[Batch]:
     return (
         Batch.objects.filter(status=BatchStatus.RECEIVED)
         .select_related("therapy__patient__clinic", "therapy__protocol")
-        .annotate(received_at=_last_step_at("receipt"))
+        .annotate(received_at=_clock(RECEIVED))
         .order_by("received_at")
     )
 
 
 def worklist_culture_overdue(now: dt.datetime | None = None) -> QuerySet[Batch]:
-    """Batches in culture past the protocol's maximum culture days."""
+    """Batches in culture past the protocol's maximum culture days (the sweeps' ``culture_overdue``)."""
     now = now or timezone.now()
-    max_age = ExpressionWrapper(
-        F("therapy__protocol__max_culture_days") * dt.timedelta(days=1), DurationField()
-    )
     return (
         _in_culture()
-        .annotate(seeded_at=_last_step_at("seeding"))
-        .annotate(overdue_at=ExpressionWrapper(F("seeded_at") + max_age, output_field=DateTimeField()))
+        .annotate(seeded_at=_clock(SEEDED), overdue_at=_deadline(SEEDED, CULTURE_LIMIT))
         .filter(overdue_at__lt=now)
         .order_by("seeded_at")
     )

@@ -328,3 +328,28 @@ def test_flag_overdue_command_prints_what_it_opened_kept_and_resolved(in_culture
     out = io.StringIO()
     call_command("flag_overdue", stdout=out)
     assert "opened culture_overdue" not in out.getvalue()
+
+
+def _planner_flag_kinds() -> set[str]:
+    """The flag kinds the planner's statistics know of (transactional: only this test's ANALYZE)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(most_common_vals, histogram_bounds)::text::text[] FROM pg_stats "
+            "WHERE tablename = 'batches_flag' AND attname = 'kind'"
+        )
+        row = cursor.fetchone()
+    return set(row[0]) if row else set()
+
+
+def test_sweep_that_opens_many_flags_leaves_the_planner_knowing_them(
+    in_culture, technician, traveller, monkeypatch
+):
+    # The planner's idea of the flag table is what keeps the next reconcile from a
+    # quadratic anti-join; it must not wait for autovacuum (1 flag stands for "many" here).
+    monkeypatch.setattr(sweeps, "ANALYZE_AFTER", 1)
+    traveller(29 * DAY)
+    sweep_culture()
+
+    kinds = set(Flag.objects.values_list("kind", flat=True))
+    assert len(kinds) >= 2
+    assert _planner_flag_kinds() == kinds
