@@ -38,8 +38,9 @@ test: $(STAMP) ## Run the whole test suite (embedded PostgreSQL unless DATABASE_
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: treating that as a failure" >&2; fi; \
 	exit $$status
 
-lint: $(STAMP) ## ruff check + ruff format --check
+lint: $(STAMP) ## ruff check + ruff format --check + import contracts
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 format: $(STAMP) ## Apply ruff's fixes and formatting

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from batches.models import Batch, Clinic, Collection, Dose, Location, Patient, ProcessingProtocol, Therapy
-from compliance.admin import NoDeleteMixin
+from core.admin import NoDeleteMixin
 
 
 @admin.register(Clinic)

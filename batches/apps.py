@@ -7,10 +7,8 @@ class BatchesConfig(AppConfig):
     verbose_name = "Batches"
 
     def ready(self) -> None:
-        from batches import facts, protocols
+        from batches import protocols
 
-        # After the audit triggers (compliance is installed first), so the
+        # After the audit triggers (core is installed first), so the
         # reference protocols are created on the record.
         post_migrate.connect(protocols.ensure_reference_protocols_after_migrate, sender=self)
-        # Readiness facts versions: after the audit triggers too (the bump is an audited UPDATE).
-        post_migrate.connect(facts.install_facts_triggers_after_migrate, sender=self)

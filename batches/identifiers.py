@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batches import isbt128
+from core import isbt128
 
 _NEXT_SQL = """
 INSERT INTO batches_identifiersequence (kind, fin, year, last_value) VALUES (%s, %s, %s, 1)

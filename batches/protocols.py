@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from compliance.audit import audit_context
+from core.audit import audit_context
 
 
 def _qc_specifications(endotoxin_k_eu_per_kg: float) -> list[dict[str, Any]]:

@@ -148,7 +148,7 @@ def batch_timeline(batch: Batch) -> list[TimelineEntry]:
 
 
 # One definition of the culture clocks, for these worklists and for the sweeps
-# (``batches.services.sweeps``): which effective steps start a clock, and which
+# (``monitoring.sweeps``): which effective steps start a clock, and which
 # protocol column (in days) it runs for. Plain SQL, so the sweeps' set-based
 # queries and these querysets are the same expressions.
 SEEDED = ("seeding",)

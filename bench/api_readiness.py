@@ -193,7 +193,7 @@ def _seed(n: int, now: Any) -> float:
 
     from batches.models import Clinic, Location, ProcessingProtocol
     from compliance.models import User
-    from compliance.roles import Role, ensure_role_groups
+    from core.roles import Role, ensure_role_groups
 
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:

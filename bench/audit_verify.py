@@ -47,7 +47,7 @@ def _reset() -> None:
 def _seed(entries: int, chunk: int) -> float:
     from django.db import connection, transaction
 
-    from compliance.audit import audit_context
+    from core.audit import audit_context
 
     started = time.monotonic()
     with audit_context(reason="audit verification benchmark"):

@@ -136,7 +136,7 @@ def _timed_sweep(label: str, now: Any) -> tuple[float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from batches.services.sweeps import sweep_all
+    from monitoring.sweeps import sweep_all
 
     with CaptureQueriesContext(connection) as queries:
         started = time.monotonic()

@@ -7,20 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from compliance.models import ApiToken, AuditEntry, User
-from compliance.roles import Role
 from compliance.tokens import token_revoke
-
-
-class NoDeleteMixin:
-    """Regulated records are never deleted: not from the admin either."""
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)  # type: ignore[misc]
-        actions.pop("delete_selected", None)
-        return actions  # type: ignore[no-any-return]
+from core.admin import NoDeleteMixin
+from core.roles import Role
 
 
 class LimsUserChangeForm(UserChangeForm):

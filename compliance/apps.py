@@ -7,9 +7,12 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from compliance import audit, checklists, roles
+        from compliance import checklists
+        from compliance.readiness import versions
+        from core import roles
 
-        audit.connect_signals()
-        post_migrate.connect(audit.install_triggers_after_migrate, sender=self)
         post_migrate.connect(roles.ensure_role_groups_after_migrate, sender=self)
         post_migrate.connect(checklists.ensure_reference_checklist_after_migrate, sender=self)
+        # Readiness facts versions: after the audit triggers (core is installed first;
+        # the bump is an UPDATE of an audited table).
+        post_migrate.connect(versions.install_facts_triggers_after_migrate, sender=self)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
-from compliance.audit import audit_context
+from core.audit import audit_context
 
 REFERENCE_TEMPLATE: dict[str, Any] = {
     "code": "GCTP-RELEASE",

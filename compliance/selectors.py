@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from batches.domain import Blocker
 from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_infusion_window
 from batches.models import Batch, CultureStep, Dose
 from batches.selectors import batch_growth
-from compliance.domain import readiness as rd
 from compliance.models import (
     AdministrationAttempt,
     ChecklistTemplate,
@@ -20,8 +18,10 @@ from compliance.models import (
     QcResult,
     ReleaseDecision,
 )
+from compliance.readiness import rules as rd
 from compliance.records import changed_sections, release_content
 from compliance.services.signatures import signature_is_valid
+from core.errors import Blocker
 
 BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
 
@@ -121,7 +121,7 @@ class ReadinessFacts:
 
     Stored per batch (``BatchFacts``) with the ``facts_version`` they were read at
     (``cached_batch_facts``); the database bumps ``facts_version`` whenever any of
-    these change (``batches.facts``).
+    these change (``compliance.readiness.versions``).
     The status is read from the batch row on every request; the time ``at`` is applied
     by ``batch_state_at`` (patient window) and the pure ``readiness`` (expiry).
     """

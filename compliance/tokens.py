@@ -17,8 +17,8 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from batches.models import Clinic
-from compliance.audit import audit_context
 from compliance.models import ApiToken, User
+from core.audit import audit_context
 
 # last_used_at is for people reviewing tokens, not an access log: a minute is precise enough
 # and spares a write on every request.

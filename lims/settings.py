@@ -54,8 +54,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "core",
     "compliance",
     "batches",
+    "monitoring",
+    "web",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "compliance.middleware.AuditContextMiddleware",
+    "core.audit.middleware.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "lims.urls"
@@ -167,18 +171,18 @@ REST_FRAMEWORK = {
     # Bearer first: its scheme is the one a 401 announces (WWW-Authenticate: Bearer).
     # Sessions (the web UI) keep Django's CSRF protection.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "batches.api.auth.BearerTokenAuthentication",
+        "api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only, bounded: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, nesting past 32 levels a 400.
-    "DEFAULT_PARSER_CLASSES": ["batches.api.parsers.BoundedJSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["batches.api.auth.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_PER_TOKEN", default="1200/min")},
-    "EXCEPTION_HANDLER": "batches.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "batches.api.base.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "api.base.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

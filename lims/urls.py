@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from batches import views as batch_views
 from lims import health
+from web import views as batch_views
 
 admin.site.site_header = "Cell processing LIMS"
 admin.site.site_title = "LIMS admin"
@@ -15,13 +15,13 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("batches.api.urls")),
-    path("api/v1/", include("compliance.api.urls")),
+    path("api/v1/", include("api.lab.urls")),
+    path("api/v1/", include("api.gmp.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", batch_views.home, name="home"),  # the batch list; LOGIN_REDIRECT_URL names it
-    path("", include("batches.urls")),
-    path("", include("compliance.urls")),
+    path("", include("web.urls.lab")),
+    path("", include("web.urls.qa")),
 ]
-handler404 = "batches.api.errors.handler404"  # problem+json for unknown URLs under /api/
-handler500 = "batches.api.errors.handler500"  # problem+json for an unexpected error under /api/
+handler404 = "api.errors.handler404"  # problem+json for unknown URLs under /api/
+handler500 = "api.errors.handler500"  # problem+json for an unexpected error under /api/

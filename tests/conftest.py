@@ -5,7 +5,7 @@ import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
 
 from compliance.models import User
-from compliance.roles import Role
+from core.roles import Role
 from tests.factories import UserFactory
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from batches import identifiers
 from batches.models import Batch, Clinic, Collection, Location, Patient, ProcessingProtocol, Therapy
 from compliance.models import User
-from compliance.roles import Role
+from core.roles import Role
 
 PASSWORD = "correct-horse-battery"
 
@@ -47,7 +47,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(self, create: bool, extracted: Role | str | None, **kwargs: object) -> None:
         from django.contrib.auth.models import Group
 
-        from compliance.roles import ensure_role_groups
+        from core.roles import ensure_role_groups
 
         self.save()
         if extracted:
@@ -110,7 +110,7 @@ class BatchFactory(factory.django.DjangoModelFactory):
 
 def scan(din: str) -> str:
     """What a barcode reader returns for a label: the DIN and its check character."""
-    from batches.isbt128 import check_character
+    from core.isbt128 import check_character
 
     return din + check_character(din)
 

@@ -22,9 +22,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batches.models import Batch, Flag
-from batches.services.sweeps import sweep_condition
-from batches.tasks import enqueue_batch_refresh, enqueue_on_commit, sweep_all
 from lims.celery import app
+from monitoring.sweeps import sweep_condition
+from monitoring.tasks import enqueue_batch_refresh, enqueue_on_commit, sweep_all
 from tests.batches.conftest import DAY, batch, in_culture, log, received, serum, therapy  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -142,7 +142,7 @@ def broker_down() -> Iterator[None]:
 
 
 def test_broker_outage_loses_nothing(worker, in_culture, technician, serum, caplog):
-    with broker_down(), caplog.at_level(logging.WARNING, logger="batches.tasks"), transaction.atomic():
+    with broker_down(), caplog.at_level(logging.WARNING, logger="monitoring.tasks"), transaction.atomic():
         step = log(in_culture, "feeding", technician, medium_lot="M-2", serum_din=serum.din)
         enqueue_batch_refresh(in_culture.pk)
         # The step is committed; the enqueue failure was logged, not raised.

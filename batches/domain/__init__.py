@@ -26,27 +26,15 @@ from batches.domain.growth import (
     projected_ready_date,
     validate_count,
 )
-from batches.domain.lifecycle import (
-    TERMINAL,
-    TRANSITIONS,
-    BatchStatus,
-    Blocker,
-    DomainError,
-    NotPermitted,
-    check_transition,
-    quarantine_exit,
-)
+from batches.domain.lifecycle import TERMINAL, TRANSITIONS, BatchStatus, check_transition, quarantine_exit
 
 __all__ = [
     "TERMINAL",
     "TRANSITIONS",
     "BatchStatus",
-    "Blocker",
     "CountPoint",
-    "DomainError",
     "Eligibility",
     "GrowthInputError",
-    "NotPermitted",
     "PatientFacts",
     "Projection",
     "ProtocolRules",

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from batches.domain.lifecycle import Blocker
+from core.errors import Blocker
 
 TRANSECTION = "transection"
 

@@ -6,33 +6,9 @@ which; every status change in the system goes through ``check_transition``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-
-@dataclass(frozen=True)
-class Blocker:
-    """One reason an action is refused: a stable code and words for a person."""
-
-    code: str
-    detail: str
-
-
-class DomainError(Exception):
-    """An action refused by a rule. Carries every reason, not just the first."""
-
-    def __init__(self, blockers: list[Blocker]) -> None:
-        self.blockers = blockers
-        super().__init__("; ".join(b.detail for b in blockers))
-
-
-class NotPermitted(Exception):
-    """The person may not do this at all (role, segregation of duties): HTTP 403, nothing changed."""
-
-    def __init__(self, detail: str, code: str = "not_permitted") -> None:
-        self.code = code
-        self.detail = detail
-        super().__init__(detail)
+from core.errors import Blocker
 
 
 class BatchStatus(StrEnum):

@@ -9,8 +9,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from batches.domain.clock import in_future
-from batches.domain.lifecycle import BatchStatus, Blocker
+from batches.domain.lifecycle import BatchStatus
+from core.clock import in_future
+from core.errors import Blocker
 
 S = BatchStatus
 

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from batches.domain import BatchStatus
-from compliance.audit import audited
+from core.audit import audited
 
 USER = settings.AUTH_USER_MODEL
 DIN_VALIDATOR = RegexValidator(r"^[A-NP-Z1-9][0-9]{12}$", "A DIN is 13 characters: FIN, year, sequence.")
@@ -248,14 +248,14 @@ class BatchFacts(models.Model):
     Derived data, shared by every process: not audited, and not a source of the
     facts triggers (writing it never bumps ``facts_version``). Current while
     ``version`` equals the batch's ``facts_version``; written by a compare-and-set
-    that never replaces newer facts with older ones (``compliance.stored_facts.store_batch_facts``).
+    that never replaces newer facts with older ones (``compliance.readiness.stored.store_batch_facts``).
     """
 
     batch = models.OneToOneField(
         Batch, on_delete=models.CASCADE, primary_key=True, related_name="stored_facts"
     )
     version = models.BigIntegerField()
-    facts = models.JSONField()  # compliance.stored_facts.facts_to_json
+    facts = models.JSONField()  # compliance.readiness.stored.facts_to_json
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from batches.models.core import Batch, Collection, Location
-from compliance.audit import audited
+from core.audit import audited
 
 USER = settings.AUTH_USER_MODEL
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from batches.models.core import Batch
-from compliance.audit import audited
+from core.audit import audited
 
 USER = settings.AUTH_USER_MODEL
 

@@ -9,9 +9,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from batches import scan
-from batches.domain import Blocker, DomainError
-from batches.domain.clock import in_future
 from batches.domain.lifecycle import BatchStatus
 from batches.domain.steps import (
     STEP_RULES,
@@ -25,8 +22,11 @@ from batches.domain.steps import (
 from batches.models import Batch, Collection, CultureStep, Dose, Finding
 from batches.services.identity import scan_verify
 from batches.services.lifecycle import batch_transition
-from compliance.audit import audit_context
-from compliance.roles import Role, require_role
+from core import scan
+from core.audit import audit_context
+from core.clock import in_future
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_role
 
 # Values a step may carry, besides when/who/what-was-scanned.
 STEP_FIELDS = (

@@ -9,13 +9,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from batches.domain import Blocker, DomainError
 from batches.domain.lifecycle import TERMINAL, BatchStatus
 from batches.domain.steps import check_performed_at, check_temperature
 from batches.models import Batch, CustodyTransfer, Finding, Location
 from batches.services.identity import scan_verify
-from compliance.audit import audit_context
-from compliance.roles import Role, require_role
+from core.audit import audit_context
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_role
 
 
 def custody_transfer(

@@ -7,14 +7,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from batches import scan
-from batches.domain import Blocker, DomainError
 from batches.models import Batch, Finding
-from compliance.audit import audit_context
+from core import scan
+from core.audit import audit_context
+from core.errors import Blocker, DomainError
 
 
 def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: Any = None) -> scan.Scan:
-    """The scan read by ``batches.scan``, or a refusal unless it is this batch's DIN with its right K.
+    """The scan read by ``core.scan``, or a refusal unless it is this batch's DIN with its right K.
 
     The returned scan's ``text`` is the normalised form, the one to store.
 

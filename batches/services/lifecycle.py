@@ -10,12 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from batches import identifiers
-from batches.domain import BatchStatus, Blocker, DomainError, check_transition
-from batches.domain.clock import collection_date_errors, in_future, patient_date_errors
+from batches.domain import BatchStatus, check_transition
 from batches.domain.eligibility import PatientFacts, ProtocolRules, eligibility, in_harvest_window
 from batches.models import Batch, Clinic, Collection, Patient, ProcessingProtocol, Therapy
-from compliance.audit import audit_context
-from compliance.roles import Role, require_own_clinic, require_role
+from core.audit import audit_context
+from core.clock import collection_date_errors, in_future, patient_date_errors
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_own_clinic, require_role
 
 
 def clinic_create(*, code: str, name: str, actor: Any = None) -> Clinic:
@@ -62,7 +63,7 @@ def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patie
     """Register a pseudonymous patient of ``clinic``; validates every field.
 
     Besides the model's checks, the birth year and injury date must be
-    plausible (``batches.domain.clock``): a ValidationError names the field.
+    plausible (``core.clock``): a ValidationError names the field.
     By the clinic's side only: its system or its coordinator (NotPermitted otherwise).
     """
     require_role(actor, Role.COORDINATOR, action="register patients", clinic_system=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from batches.domain import Blocker
+from core.errors import Blocker
 
 QUALITATIVE = {"sterility": ("no_growth", "growth"), "mycoplasma": ("negative", "positive")}
 QUANTITATIVE = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from compliance.audit import audited
+from core.audit import audited
 
 
 @audited(skip=("last_login",), mask=("password",))

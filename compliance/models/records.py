@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from compliance.audit import audited
+from core.audit import audited
 
 USER = settings.AUTH_USER_MODEL
 

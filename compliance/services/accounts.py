@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from batches.models import Clinic
-from compliance.audit import audit_context
 from compliance.models import User
-from compliance.roles import Role, ensure_role_groups, require_role
+from core.audit import audit_context
+from core.roles import Role, ensure_role_groups, require_role
 
 
 def user_create(

@@ -7,12 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
-from batches.domain import Blocker, DomainError, NotPermitted
 from batches.models import Batch, CultureStep
-from compliance.audit import audit_context
 from compliance.models import ChecklistItem, ChecklistTemplate, Signature, User
 from compliance.records import record_content
-from compliance.roles import Role, has_role
 from compliance.selectors import blocking_deviations, checklist_template, qc_status
 from compliance.services.signatures import (
     already_signed,
@@ -20,6 +17,9 @@ from compliance.services.signatures import (
     signature_is_valid,
     signer_authenticate,
 )
+from core.audit import audit_context
+from core.errors import Blocker, DomainError, NotPermitted
+from core.roles import Role, has_role
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,16 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from batches.domain import BatchStatus, Blocker, DomainError, quarantine_exit
+from batches.domain import BatchStatus, quarantine_exit
 from batches.domain.lifecycle import TRANSITIONS
 from batches.models import Batch, Finding
 from batches.services import batch_transition
-from compliance.audit import audit_context
 from compliance.models import Deviation, QcResult, User
-from compliance.roles import Role, require_role
 from compliance.selectors import blocking_deviations
 from compliance.services.signatures import signature_create, signer_authenticate
+from core.audit import audit_context
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_role
 
 
 def deviation_open(
@@ -46,7 +47,7 @@ def deviation_open(
 
 
 def _lock_batch(batch_id: int) -> Batch:
-    # Batch before deviation, both before the first audited write: the order in compliance.audit.
+    # Batch before deviation, both before the first audited write: the order in core.audit.
     return Batch.objects.select_for_update(no_key=True).get(pk=batch_id)
 
 

@@ -9,14 +9,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from batches.domain import BatchStatus, Blocker, DomainError
-from batches.domain.clock import in_future
+from batches.domain import BatchStatus
 from batches.models import Batch
-from compliance.audit import audit_context
 from compliance.domain import qc as rules
 from compliance.models import Deviation, QcResult, User
-from compliance.roles import Role, require_role
 from compliance.services.deviations import deviation_open
+from core.audit import audit_context
+from core.clock import in_future
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_role
 
 TESTABLE = {
     BatchStatus.IN_CULTURE,

@@ -7,16 +7,17 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from batches.domain import BatchStatus, Blocker, DomainError, NotPermitted
+from batches.domain import BatchStatus
 from batches.models import Batch, CultureStep, Dose
 from batches.services import batch_transition
-from compliance.audit import audit_context
 from compliance.models import QcResult, ReleaseDecision, User
 from compliance.records import release_content
-from compliance.roles import Role, require_role
 from compliance.selectors import blocking_deviations, qc_status
 from compliance.services.checklists import checklist_status
 from compliance.services.signatures import signature_create, signer_authenticate
+from core.audit import audit_context
+from core.errors import Blocker, DomainError, NotPermitted
+from core.roles import Role, require_role
 
 
 def release_blockers(batch: Batch) -> list[Blocker]:

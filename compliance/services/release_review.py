@@ -15,16 +15,17 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from batches.domain import BatchStatus, Blocker, DomainError
+from batches.domain import BatchStatus
 from batches.models import Batch, Dose
 from batches.services import batch_transition
-from compliance.audit import audit_context
 from compliance.models import Infusion, ReleaseDecision, User
 from compliance.records import release_content
-from compliance.roles import Role, require_role
 from compliance.selectors import release_signature_check
 from compliance.services.release import _check_segregation, batch_release, release_blockers
 from compliance.services.signatures import signature_create, signer_authenticate
+from core.audit import audit_context
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_role
 
 
 def review_blockers(batch: Batch, decision: str) -> list[Blocker]:

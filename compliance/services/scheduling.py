@@ -8,15 +8,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from batches import scan
-from batches.domain import BatchStatus, Blocker, DomainError
-from batches.domain.clock import CLOCK_TOLERANCE, in_future
+from batches.domain import BatchStatus
 from batches.models import Batch, Dose
 from batches.services import batch_transition
-from compliance.audit import audit_context
 from compliance.models import AdministrationAttempt, Infusion, InfusionObservation, User
-from compliance.roles import Role, require_own_clinic, require_role
 from compliance.selectors import batch_readiness
+from core import scan
+from core.audit import audit_context
+from core.clock import CLOCK_TOLERANCE, in_future
+from core.errors import Blocker, DomainError
+from core.roles import Role, require_own_clinic, require_role
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
 # Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
@@ -74,7 +75,7 @@ def infusion_schedule(
 
 
 def _lock_batch_of(dose: Dose) -> Batch:
-    # Batch first, before dose and infusion rows and the first audited write (compliance.audit).
+    # Batch first, before dose and infusion rows and the first audited write (core.audit).
     return Batch.objects.select_for_update(no_key=True).get(pk=dose.batch_id)
 
 
@@ -196,7 +197,7 @@ def _verify_bedside_scan(
 
 
 def _dose_scan_problem(dose: Dose, scanned: str) -> str | None:
-    """A dose label reads DIN + K, then '-' and the dose number (``batches.scan`` reads it)."""
+    """A dose label reads DIN + K, then '-' and the dose number (``core.scan`` reads it)."""
     try:
         read = scan.parse_dose(scanned, require_check=True)
     except scan.ScanError as error:

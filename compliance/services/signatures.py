@@ -9,23 +9,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from batches.domain import Blocker, DomainError
-from compliance.audit import audit_context
 from compliance.domain.signatures import canonical, content_hash
 from compliance.models import Signature, User
+from core.audit import audit_context
+from core.errors import Blocker, DomainError, SignatureRefused
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 UNIQUE = "signature_once_per_content"  # the database's guard against a repeat signature
-
-
-class SignatureRefused(Exception):
-    """The signer could not be authenticated (wrong password, or signing locked): HTTP 403."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        self.code = code
-        self.detail = detail
-        super().__init__(detail)
 
 
 def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = None) -> None:
@@ -39,7 +30,7 @@ def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = 
     row naming this user (``opened_by``, ``signer``...) checks its foreign key
     at commit with FOR KEY SHARE, after it holds the audit chain head, and a
     FOR UPDATE here would wait for that head while blocking that check
-    (the deadlock of issue 9). See the lock order in ``compliance.audit``.
+    (the deadlock of issue 9). See the lock order in ``core.audit``.
     """
     now = now or timezone.now()
     with transaction.atomic():

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from batches.models import Batch, Clinic, Location
 from batches.services import collection_create, therapy_create
 from compliance.models import User
-from compliance.roles import Role
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.factories import (
     ClinicFactory,
     LocationFactory,

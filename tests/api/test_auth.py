@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from batches.api.auth import TokenRateThrottle
+from api.auth import TokenRateThrottle
 from compliance.models import ApiToken
-from compliance.roles import Role
 from compliance.tokens import token_authenticate, token_hash, token_issue, token_revoke
+from core.roles import Role
 from tests.api.conftest import API, assert_problem, bearer
 from tests.factories import PASSWORD
 

@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 
 from batches.models import Dose
 from compliance.models import Deviation, Infusion
-from compliance.roles import Role
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.api.conftest import bearer
 from tests.factories import UserFactory
 

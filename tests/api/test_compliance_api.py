@@ -7,11 +7,11 @@ import time_machine
 from django.utils import timezone
 from fhir.resources.biologicallyderivedproduct import BiologicallyDerivedProduct
 
+from api import fhir
 from batches.models import Patient
-from compliance import fhir
 from compliance.models import Infusion
-from compliance.roles import Role
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.api.conftest import API, assert_problem, bearer
 from tests.api.flows import post
 from tests.builders import GOOD_QC, Staff, formulated_batch, released_batch

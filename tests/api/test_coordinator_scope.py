@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from batches.models import Patient
 from compliance.models import User
-from compliance.roles import Role
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.api.conftest import API, assert_problem, bearer
 from tests.api.test_errors import patient_body
 from tests.builders import Staff, released_batch

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from batches.isbt128 import check_character
 from batches.models import Batch, Finding, Patient
+from core.isbt128 import check_character
 from tests.api.conftest import API, HOUR, assert_problem
 from tests.factories import PatientFactory
 

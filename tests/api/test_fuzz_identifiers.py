@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 from batches.models import Collection, CultureStep, CustodyTransfer, Dose
 from compliance.models import Deviation, Infusion, QcResult, ReleaseDecision, Signature
-from compliance.roles import Role
 from compliance.services.scheduling import infusion_schedule
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.api.conftest import API, bearer
 from tests.builders import Staff, formulated_batch, released_batch
 from tests.factories import PASSWORD, LocationFactory, UserFactory, scan

@@ -3,9 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from batches.isbt128 import check_character
 from batches.models import Flag
 from compliance.models import AuditEntry
+from core.isbt128 import check_character
 from tests.api.conftest import API, HOUR
 from tests.api.flows import post, register_and_process
 

@@ -29,17 +29,17 @@ from rest_framework.test import APIClient
 from batches.domain.eligibility import PatientFacts, ProtocolRules
 from batches.models import Batch, BatchFacts, Location
 from batches.services import custody_transfer, step_amend
-from batches.services.expiry import dose_expiry_sweep
-from compliance import stored_facts
-from compliance.domain import readiness as rd
 from compliance.models import AuditEntry, Deviation
-from compliance.roles import Role
+from compliance.readiness import rules as rd
+from compliance.readiness import stored as stored_facts
+from compliance.readiness.stored import FACTS_FORMAT, cached_batch_facts, facts_from_json, store_batch_facts
 from compliance.selectors import ReadinessFacts, batch_facts, batch_readiness
 from compliance.services.deviations import deviation_close, deviation_open
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
 from compliance.services.scheduling import infusion_cancel, infusion_schedule
-from compliance.stored_facts import FACTS_FORMAT, cached_batch_facts, facts_from_json, store_batch_facts
+from core.roles import Role
+from monitoring.expiry import dose_expiry_sweep
 from tests.api.conftest import API
 from tests.builders import Staff, formulated_batch, record_qc, released_batch, sign_checklist
 from tests.factories import PASSWORD, LocationFactory, scan
@@ -366,8 +366,8 @@ def test_the_refresh_command_stores_missing_and_stale_facts(staff, qa_client):
 
 
 def test_the_readiness_json_is_the_serializers(staff, qa_client):
-    from compliance.api import serializers as s
-    from compliance.api.views import readiness_batches, readiness_data
+    from api.gmp import serializers as s
+    from api.gmp.views import readiness_batches, readiness_data
 
     released = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
     infusion_schedule(dose=released.doses.get(), scheduled_for=_at(), route="iv", actor=staff.qa)

@@ -23,8 +23,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from batches.models import Batch, BatchFacts, CultureStep, CustodyTransfer, Finding, Location
-from compliance.roles import Role
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.api.conftest import API, bearer
 from tests.builders import Staff, formulated_batch, released_batch
 from tests.factories import LocationFactory, scan

@@ -107,7 +107,7 @@ def test_step_scan_with_a_non_ascii_digit_is_refused_and_nothing_logged(tech_cli
 
 
 def test_bedside_scan_with_a_non_ascii_dose_number_is_refused(released, user_client, clinic_a):
-    from compliance.roles import Role
+    from core.roles import Role
 
     clinic = bearer(token_issue(clinic=clinic_a)[1])
     infusion = clinic.post(

@@ -52,10 +52,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from compliance.roles import Role
 from compliance.services.deviations import deviation_open
 from compliance.services.scheduling import infusion_schedule
 from compliance.tokens import token_issue
+from core.roles import Role
 from tests.builders import Staff, formulated_batch, released_batch
 from tests.factories import UserFactory, scan
 

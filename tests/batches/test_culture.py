@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from batches.domain import DomainError
 from batches.models import Batch, CultureStep, Dose, Finding
 from batches.services import collection_create, effective_steps, step_amend, therapy_create
 from compliance.models import AuditEntry
+from core.errors import DomainError
 from tests.batches.conftest import DAY, HOUR, log
 from tests.factories import PatientFactory, coordinator_of, protocol, scan
 

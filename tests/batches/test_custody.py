@@ -3,9 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from batches.domain import DomainError
 from batches.models import Location
 from batches.services import custody_transfer
+from core.errors import DomainError
 from tests.batches.conftest import HOUR
 from tests.factories import LocationFactory, scan
 

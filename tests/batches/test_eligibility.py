@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 
 from batches.domain import (
-    Blocker,
     PatientFacts,
     ProtocolRules,
     day_after_injury,
@@ -18,6 +17,7 @@ from batches.domain import (
     in_infusion_window,
     infusion_window_dates,
 )
+from core.errors import Blocker
 
 INJURY = date(2025, 1, 10)
 

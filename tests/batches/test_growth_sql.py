@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from batches.domain.growth import GrowthInputError, Projection, project_ready_day
 from batches.models import Batch, CultureStep
 from batches.selectors import batch_growth, with_effective_steps
-from batches.services import sweeps
+from monitoring import sweeps
 
 CELLS = st.integers(min_value=100_000, max_value=2_000_000_000)
 STEP = st.tuples(

@@ -8,8 +8,9 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from batches import identifiers, isbt128
+from batches import identifiers
 from batches.models import IdentifierSequence
+from core import isbt128
 
 UTC = dt.UTC
 MID_2026 = dt.datetime(2026, 6, 1, 3, 0, tzinfo=UTC)

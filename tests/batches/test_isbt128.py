@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from batches import isbt128
+from core import isbt128
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 FIN_FIRST = "ABCDEFGHIJKLMNPQRSTUVWXYZ123456789"  # α: A-N, P-Z, 1-9 (no O, no 0)

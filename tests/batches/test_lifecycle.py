@@ -8,17 +8,11 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from batches.domain import (
-    TERMINAL,
-    TRANSITIONS,
-    BatchStatus,
-    DomainError,
-    check_transition,
-    quarantine_exit,
-)
+from batches.domain import TERMINAL, TRANSITIONS, BatchStatus, check_transition, quarantine_exit
 from batches.models import Batch
 from batches.services import batch_transition
 from compliance.models import AuditEntry, User
+from core.errors import DomainError
 from tests.factories import BatchFactory
 
 S = BatchStatus

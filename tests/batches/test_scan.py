@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batches import isbt128, scan
-from batches.scan import ScanError, ScanKind
+from core import isbt128, scan
+from core.scan import ScanError, ScanKind
 
 DIN = "A999926000028"
 K = isbt128.check_character(DIN)

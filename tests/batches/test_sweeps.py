@@ -12,16 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from batches.models import Batch, Dose, Flag, Notification
-from batches.services import sweeps
-from batches.services.sweeps import (
+from compliance.models import AuditEntry, Infusion, QcResult
+from core.roles import Role
+from monitoring import sweeps
+from monitoring.sweeps import (
     batch_flags_refresh,
     flag_acknowledge,
     sweep_all,
     sweep_culture,
     sweep_expiry,
 )
-from compliance.models import AuditEntry, Infusion, QcResult
-from compliance.roles import Role
 from tests.batches.conftest import DAY, HOUR, log
 from tests.factories import ClinicFactory, UserFactory, coordinator_of
 

@@ -7,8 +7,8 @@ from django.db import IntegrityError, InternalError, ProgrammingError, connectio
 from batches.domain import BatchStatus
 from batches.models import Batch, Clinic
 from batches.services import batch_transition, clinic_create
-from compliance.audit import audit_context, verify_chain
 from compliance.models import AuditChainHead, AuditEntry
+from core.audit import audit_context, verify_chain
 from tests.factories import PASSWORD, BatchFactory, ClinicFactory
 
 pytestmark = pytest.mark.django_db
@@ -259,7 +259,7 @@ def test_verify_streams_in_pages_and_still_finds_the_break():
 
 
 def test_every_regulated_model_is_audited_and_undeletable():
-    from compliance.audit import audited_models
+    from core.audit import audited_models
 
     labels = {spec.model._meta.label for spec in audited_models()}
     expected = {

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from batches.domain import DomainError
 from batches.models import Batch, Dose, Patient
 from compliance.models import AdministrationAttempt, AuditEntry, Infusion
 from compliance.selectors import batch_readiness, release_signature_valid
 from compliance.services.scheduling import infusion_administer, infusion_schedule
+from core.errors import DomainError
 from tests.builders import Staff, released_batch
 from tests.factories import scan
 

@@ -18,15 +18,15 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batches.domain import DomainError
 from batches.models import Batch
 from batches.services import scan_verify
 from compliance.models import Deviation, QcResult, ReleaseDecision, Signature
 from compliance.services.checklists import checklist_item_sign
 from compliance.services.deviations import deviation_close, deviation_open
 from compliance.services.release import batch_release
-from compliance.services.signatures import SignatureRefused, signature_create, signer_authenticate
+from compliance.services.signatures import signature_create, signer_authenticate
 from compliance.tokens import token_issue
+from core.errors import DomainError, SignatureRefused
 from tests.api.conftest import bearer
 from tests.builders import Staff, formulated_batch, record_qc, sign_checklist
 from tests.factories import PASSWORD

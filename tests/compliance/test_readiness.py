@@ -2,8 +2,8 @@
 
 import datetime as dt
 
-from batches.domain import Blocker
-from compliance.domain.readiness import BatchState, DoseState, readiness
+from compliance.readiness.rules import BatchState, DoseState, readiness
+from core.errors import Blocker
 
 T = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
 

@@ -7,11 +7,9 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from batches.domain import DomainError, NotPermitted
 from batches.models import Batch, Dose, Finding
 from batches.services import step_amend
 from compliance.models import AuditEntry, Deviation, QcResult, Signature, User
-from compliance.roles import Role
 from compliance.services.checklists import checklist_item_sign, checklist_status
 from compliance.services.deviations import (
     deviation_close,
@@ -21,7 +19,8 @@ from compliance.services.deviations import (
 )
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
-from compliance.services.signatures import SignatureRefused
+from core.errors import DomainError, NotPermitted, SignatureRefused
+from core.roles import Role
 from tests.builders import formulated_batch, record_qc, released_batch, sign_checklist
 from tests.factories import PASSWORD
 

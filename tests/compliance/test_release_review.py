@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from batches.domain import DomainError, NotPermitted
 from batches.models import Batch, Dose
 from batches.services import step_amend
 from compliance.models import AuditEntry, Infusion, ReleaseDecision, User
@@ -15,6 +14,7 @@ from compliance.selectors import batch_readiness, release_signature_valid
 from compliance.services.checklists import checklist_item_sign, checklist_status
 from compliance.services.release_review import batch_decide, batch_release_review
 from compliance.services.scheduling import infusion_schedule
+from core.errors import DomainError, NotPermitted
 from tests.builders import Staff, released_batch
 from tests.factories import PASSWORD
 

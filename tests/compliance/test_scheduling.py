@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from batches.domain import DomainError
 from batches.models import Batch, Dose
 from batches.services import step_amend
 from compliance.models import Infusion
@@ -19,6 +18,7 @@ from compliance.services.scheduling import (
     infusion_schedule,
     observation_record,
 )
+from core.errors import DomainError
 from tests.builders import Staff, formulated_batch, released_batch
 from tests.factories import coordinator_of, scan
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from batches.models import Batch, Clinic
 from batches.services import collection_create, therapy_create
 from compliance.models import User
-from compliance.roles import Role
+from core.roles import Role
 from tests.builders import Staff
 from tests.factories import (
     PASSWORD,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from batches.isbt128 import check_character
+from core.isbt128 import check_character
 from tests.factories import ClinicFactory, UserFactory, unbound_coordinator
 from tests.web.conftest import login, new_batch
 

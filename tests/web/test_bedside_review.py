@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from batches.domain import DomainError
 from batches.models import Patient
 from batches.services import step_amend
 from compliance.models import ReleaseDecision
 from compliance.services.scheduling import infusion_administer, infusion_schedule
+from core.errors import DomainError
 from tests.builders import released_batch
 from tests.compliance.test_release_review import resign_invalid_items
 from tests.factories import PASSWORD

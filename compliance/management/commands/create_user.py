@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from batches.models import Clinic
-from compliance.roles import Role
 from compliance.services import user_create
+from core.roles import Role
 
 
 class Command(BaseCommand):

@@ -1,0 +1,95 @@
+"""What every API view shares: audit attribution, problem responses, batch lookup by DIN.
+
+Compliance endpoints subclass ``ApiView`` (or mix ``ApiViewMixin`` into a DRF
+generic view) and declare errors with ``problems(...)`` in ``extend_schema``.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from api.auth import ClinicPrincipal
+from api.errors import PROBLEM_JSON
+from api.lab.serializers import ProblemSerializer
+from batches.models import Batch
+from core import scan
+from core.audit import audit_context
+
+_PROBLEM_TEXT = {
+    400: "Invalid input: `errors` names each field and what is wrong with it.",
+    401: "Missing, invalid, expired or revoked token.",
+    403: "The caller's role does not allow this.",
+    404: "No such object (or not one the caller may see).",
+    409: "Refused: `blockers` lists every reason.",
+}
+
+
+def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Error responses for ``extend_schema(responses=...)``, as application/problem+json."""
+    return {
+        (code, PROBLEM_JSON): OpenApiResponse(ProblemSerializer, description=_PROBLEM_TEXT.get(code, ""))
+        for code in codes
+    }
+
+
+class Pagination(LimitOffsetPagination):
+    """``{"count", "next", "previous", "results"}``; ``?limit=`` up to 200."""
+
+    max_limit = 200
+
+
+class ApiViewMixin:
+    """Attributes the writes of a token request to its principal in the audit trail.
+
+    The audit middleware runs before DRF has authenticated a bearer token, so
+    it only knows session users. Once DRF has authenticated (``initial``), an
+    unsafe request enters an audit context naming the user, or the clinic
+    system; it is left when ``dispatch`` returns, whatever happened.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        with ExitStack() as stack:
+            self._audit_stack = stack
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if request.method in SAFE_METHODS:
+            return
+        user = request.user
+        if isinstance(user, ClinicPrincipal):
+            context = audit_context(actor_name=user.display_name, clinic=user.clinic.code)
+        else:
+            context = audit_context(actor=user)
+        self._audit_stack.enter_context(context)
+
+
+class ApiView(ApiViewMixin, APIView):
+    pass
+
+
+def din_or_404(identifier: str) -> str:
+    """The DIN a URL names: the DIN, or the DIN with its right K. Anything else is a 404."""
+    try:
+        return scan.parse_din(identifier).din
+    except scan.ScanError as error:
+        raise exceptions.NotFound(f"No batch '{identifier}': {error}") from error
+
+
+def batch_by_din(queryset: QuerySet[Batch], identifier: str) -> Batch:
+    """The batch a URL names: its DIN, or the DIN with its right K. Anything else is a 404."""
+    din = din_or_404(identifier)
+    batch = queryset.filter(din=din).first()
+    if batch is None:
+        raise exceptions.NotFound(f"No batch {din}.")
+    return batch

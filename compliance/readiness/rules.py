@@ -1,0 +1,116 @@
+"""Readiness: ONE answer, everywhere, to "can this dose be infused at time T?".
+
+The web UI, the REST API and scheduling all call ``readiness``; it returns
+every unmet condition, not just the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from core.errors import Blocker
+
+
+@dataclass(frozen=True)
+class DoseState:
+    dose_id: str
+    status: str  # pending_release | available | infused | unavailable
+    expires_at: dt.datetime | None
+    active_infusion_id: str | None  # a scheduled or administered infusion
+    active_infusion_status: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """Everything readiness depends on, gathered by a selector."""
+
+    din: str
+    status: str
+    release_signature_valid: bool | None  # None: never released
+    qc_pending: tuple[str, ...]  # tests without a result
+    qc_failed: tuple[str, ...]  # latest result out of specification
+    open_deviations: tuple[str, ...]  # blocking ones, described
+    patient_blockers: tuple[Blocker, ...]  # exclusions and the infusion window at T
+    doses: tuple[DoseState, ...]
+    release_changes: tuple[str, ...] = ()  # record sections changed since the release signature
+
+
+@dataclass(frozen=True)
+class DoseReadiness:
+    dose_id: str
+    ready: bool
+    blockers: tuple[Blocker, ...]
+    expires_at: dt.datetime | None
+    infusion: str | None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    blockers: tuple[Blocker, ...]
+    doses: tuple[DoseReadiness, ...] = field(default=())
+
+    def for_dose(self, dose_id: str) -> DoseReadiness | None:
+        return next((d for d in self.doses if d.dose_id == dose_id), None)
+
+
+def readiness(state: BatchState, at: dt.datetime) -> Readiness:
+    """Is each dose of the batch ready for an infusion at ``at``? With every reason why not.
+
+    Batch-level blockers apply to every dose; dose-level ones (expired,
+    already scheduled) to that dose. The batch is ready when one dose is.
+    """
+    common = _batch_blockers(state) + list(state.patient_blockers)
+    doses = tuple(_dose_readiness(dose, common, at) for dose in state.doses)
+    if not doses:
+        common.append(Blocker("no_doses", "The batch has not been formulated into doses."))
+    ready = any(dose.ready for dose in doses)
+    blockers = common if common or ready else _union(doses)
+    return Readiness(ready, tuple(blockers), doses)
+
+
+def _batch_blockers(state: BatchState) -> list[Blocker]:
+    blockers = []
+    if state.status == "quarantined":
+        blockers.append(Blocker("quarantined", "The batch is quarantined."))
+    elif state.status != "released":
+        blockers.append(
+            Blocker("not_released", f"The batch is {state.status.replace('_', ' ')}, not released by QA.")
+        )
+    if state.release_signature_valid is False:
+        blockers.append(Blocker("signature_invalid", _signature_invalid_detail(state.release_changes)))
+    blockers += [Blocker("qc_pending", f"{test} result missing") for test in state.qc_pending]
+    blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in state.qc_failed]
+    blockers += [Blocker("deviation_open", detail) for detail in state.open_deviations]
+    return blockers
+
+
+def _signature_invalid_detail(changed: tuple[str, ...]) -> str:
+    what = f" ({', '.join(changed)})" if changed else ""
+    return (
+        f"The batch record changed after the QA release signature{what}: "
+        "QA must review the change and re-sign the release or reject the batch."
+    )
+
+
+def _dose_readiness(dose: DoseState, common: list[Blocker], at: dt.datetime) -> DoseReadiness:
+    own = []
+    if dose.status == "infused":
+        own.append(Blocker("already_infused", f"Dose {dose.dose_id} has been infused."))
+    elif dose.active_infusion_id:
+        own.append(Blocker("already_scheduled", f"Dose {dose.dose_id} already has a scheduled infusion."))
+    if dose.expires_at is not None and at >= dose.expires_at:
+        own.append(Blocker("expired", f"Dose {dose.dose_id} expires at {dose.expires_at:%Y-%m-%d %H:%M %Z}."))
+    elif dose.status == "unavailable":
+        own.append(Blocker("dose_unavailable", f"Dose {dose.dose_id} is not available."))
+    blockers = tuple(common + own)
+    return DoseReadiness(dose.dose_id, not blockers, blockers, dose.expires_at, dose.active_infusion_id)
+
+
+def _union(doses: tuple[DoseReadiness, ...]) -> list[Blocker]:
+    seen: dict[tuple[str, str], Blocker] = {}
+    for dose in doses:
+        for blocker in dose.blockers:
+            seen.setdefault((blocker.code, blocker.detail), blocker)
+    return list(seen.values())

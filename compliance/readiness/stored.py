@@ -1,0 +1,206 @@
+"""Readiness facts stored per batch: shared by every process, kept current by ``facts_version``.
+
+``BatchFacts`` holds each batch's facts as last computed and the ``facts_version``
+they were computed at. A read (API, FHIR: reads that decide nothing) takes them
+when that version is the batch's current one, else computes them afresh with
+``compliance.selectors.batch_facts`` and stores them. Scheduling never reads
+them: it computes fresh facts inside its own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from batches.domain.eligibility import PatientFacts, ProtocolRules
+from batches.models import Batch, BatchFacts, Therapy
+from compliance.readiness import rules as rd
+from compliance.selectors import ReadinessFacts, batch_facts, batch_state_at
+
+FACTS_FORMAT = 2  # bump when the JSON shape changes: rows of another format are recomputed
+logger = logging.getLogger(__name__)
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def facts_to_json(facts: ReadinessFacts, *, therapy_id: int) -> dict[str, Any]:
+    """The facts as JSON, exactly: ISO dates, datetimes with their offset, the weight as a decimal string."""
+    patient, protocol = facts.patient, facts.protocol
+    return {
+        "format": FACTS_FORMAT,
+        "therapy": therapy_id,  # facts are read through the therapy: another therapy, other facts
+        "din": facts.din,
+        "release_signature_valid": facts.release_signature_valid,
+        "release_changes": list(facts.release_changes),
+        "qc_pending": list(facts.qc_pending),
+        "qc_failed": list(facts.qc_failed),
+        "open_deviations": list(facts.open_deviations),
+        "doses": [
+            [d.dose_id, d.status, _iso(d.expires_at), d.active_infusion_id, d.active_infusion_status]
+            for d in facts.doses
+        ],
+        "patient": {
+            "injury_date": patient.injury_date.isoformat(),
+            "asia_grade": patient.asia_grade,
+            "injury_type": patient.injury_type,
+            "malignancy_history": patient.malignancy_history,
+            "weight_kg": str(patient.weight_kg),
+        },
+        "protocol": {
+            "code": protocol.code,
+            "asia_grades": list(protocol.asia_grades),
+            "harvest_window_start_day": protocol.harvest_window_start_day,
+            "harvest_window_end_day": protocol.harvest_window_end_day,
+            "infusion_window_start_day": protocol.infusion_window_start_day,
+            "infusion_window_end_day": protocol.infusion_window_end_day,
+        },
+        "projected_ready_on": _iso(facts.projected_ready_on),
+    }
+
+
+def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
+    """``facts_to_json`` reversed; None when ``data`` is of another format or another therapy."""
+    try:
+        if data["format"] != FACTS_FORMAT or data["therapy"] != therapy_id:
+            return None
+        patient, protocol, ready_on = data["patient"], data["protocol"], data["projected_ready_on"]
+        return ReadinessFacts(
+            din=data["din"],
+            release_signature_valid=data["release_signature_valid"],
+            release_changes=tuple(data["release_changes"]),
+            qc_pending=tuple(data["qc_pending"]),
+            qc_failed=tuple(data["qc_failed"]),
+            open_deviations=tuple(data["open_deviations"]),
+            doses=tuple(
+                rd.DoseState(
+                    dose_id,
+                    status,
+                    None if expires is None else dt.datetime.fromisoformat(expires),
+                    infusion_id,
+                    infusion_status,
+                )
+                for dose_id, status, expires, infusion_id, infusion_status in data["doses"]
+            ),
+            patient=PatientFacts(
+                injury_date=dt.date.fromisoformat(patient["injury_date"]),
+                asia_grade=patient["asia_grade"],
+                injury_type=patient["injury_type"],
+                malignancy_history=patient["malignancy_history"],
+                weight_kg=Decimal(patient["weight_kg"]),
+            ),
+            protocol=ProtocolRules(**{**protocol, "asia_grades": tuple(protocol["asia_grades"])}),
+            projected_ready_on=None if ready_on is None else dt.date.fromisoformat(ready_on),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+# Compare-and-set: never replaces facts of a newer version; at the same version only
+# differing facts are written (another format or therapy), so concurrent readers of a
+# stale row write it once each at most.
+_UPSERT = """
+INSERT INTO batches_batchfacts AS stored (batch_id, version, facts, computed_at)
+SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::jsonb[], %s::timestamptz[])
+ON CONFLICT (batch_id) DO UPDATE
+SET version = EXCLUDED.version, facts = EXCLUDED.facts, computed_at = EXCLUDED.computed_at
+WHERE stored.version < EXCLUDED.version
+   OR (stored.version = EXCLUDED.version AND stored.facts IS DISTINCT FROM EXCLUDED.facts)
+"""
+
+
+def store_batch_facts(rows: list[tuple[Batch, ReadinessFacts]]) -> bool:
+    """Store facts computed for each batch at ``batch.facts_version`` (the version read with the batch).
+
+    One statement, never raising: storing is an optimisation, and a read must not fail
+    for it (False then). Inside a transaction it runs in a savepoint and is undone with
+    the transaction; the table is not a facts source, so it never bumps a version.
+    """
+    if not rows:
+        return True
+    now = timezone.now()
+    params = [
+        [batch.pk for batch, _ in rows],
+        [batch.facts_version for batch, _ in rows],
+        [json.dumps(facts_to_json(facts, therapy_id=batch.therapy_id)) for batch, facts in rows],
+        [now] * len(rows),
+    ]
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(_UPSERT, params)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_UPSERT, params)
+    except DatabaseError:
+        logger.warning("Could not store readiness facts of batches %s", params[0], exc_info=True)
+        return False
+    return True
+
+
+def _stored(batch: Batch) -> tuple[int, Any] | None:
+    """(version, facts JSON) stored for the batch: from the row read with it if joined, else one query."""
+    if Batch.stored_facts.is_cached(batch):
+        try:
+            stored = batch.stored_facts
+        except BatchFacts.DoesNotExist:
+            return None
+        return stored.version, stored.facts
+    return BatchFacts.objects.filter(batch_id=batch.pk).values_list("version", "facts").first()
+
+
+def cached_batch_facts(batch: Batch) -> ReadinessFacts:
+    """The batch's stored facts if current, else read afresh (and stored).
+
+    ``batch`` carries the ``facts_version`` and ``therapy_id`` read with it, best with
+    its ``stored_facts`` joined (``select_related``): then a current answer costs no
+    query. Facts read after that version are at least as new as it, and a version is
+    never reused (a sequence), so a row never holds older facts than its version names.
+    """
+    stored = _stored(batch)
+    if stored is not None and stored[0] == batch.facts_version:
+        facts = facts_from_json(stored[1], therapy_id=batch.therapy_id)
+        if facts is not None:
+            return facts
+    full = batch
+    loaded = Batch.therapy.is_cached(batch)
+    if not (
+        loaded and Therapy.patient.is_cached(batch.therapy) and Therapy.protocol.is_cached(batch.therapy)
+    ):
+        full = Batch.objects.select_related("therapy__patient", "therapy__protocol").get(pk=batch.pk)
+    facts = batch_facts(full)
+    store_batch_facts([(batch, facts)])
+    return facts
+
+
+def cached_batch_readiness(batch: Batch, at: dt.datetime | None = None) -> rd.Readiness:
+    """``batch_readiness`` from stored facts: the same answer, for reads that decide nothing."""
+    at = at or timezone.now()
+    return rd.readiness(batch_state_at(batch.status, cached_batch_facts(batch), at), at)
+
+
+def refresh_stored_facts(batch_ids: list[int]) -> int:
+    """Compute and store the facts of these batches (at their current versions); how many were stored."""
+    batches = list(
+        Batch.objects.select_related("therapy__patient", "therapy__protocol").filter(pk__in=batch_ids)
+    )
+    rows = [(batch, batch_facts(batch)) for batch in batches]
+    return len(rows) if store_batch_facts(rows) else 0
+
+
+__all__ = [
+    "FACTS_FORMAT",
+    "cached_batch_facts",
+    "cached_batch_readiness",
+    "facts_from_json",
+    "facts_to_json",
+    "refresh_stored_facts",
+    "store_batch_facts",
+]

@@ -1,0 +1,45 @@
+"""The errors every layer shares: a refused action says every reason, as codes with words.
+
+``DomainError`` (a rule refused it: HTTP 409 with ``blockers``), ``NotPermitted``
+(the person may not do this at all: 403) and ``SignatureRefused`` (the signer
+could not be authenticated: 403). Interfaces turn them into problem+json or a
+message next to the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason an action is refused: a stable code and words for a person."""
+
+    code: str
+    detail: str
+
+
+class DomainError(Exception):
+    """An action refused by a rule. Carries every reason, not just the first."""
+
+    def __init__(self, blockers: list[Blocker]) -> None:
+        self.blockers = blockers
+        super().__init__("; ".join(b.detail for b in blockers))
+
+
+class NotPermitted(Exception):
+    """The person may not do this at all (role, segregation of duties): HTTP 403, nothing changed."""
+
+    def __init__(self, detail: str, code: str = "not_permitted") -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+class SignatureRefused(Exception):
+    """The signer could not be authenticated (wrong password, or signing locked): HTTP 403."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)

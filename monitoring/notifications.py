@@ -1,0 +1,109 @@
+"""Notifications of flags: a row per recipient for the web UI, and an e-mail after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from batches.models import Flag, Notification
+from core.roles import Role
+
+logger = logging.getLogger(__name__)
+
+K = Flag.Kind
+# Who answers for each kind. Coordinators are told only about their own clinic's batches.
+KIND_ROLES: dict[str, tuple[Role, ...]] = {
+    K.CULTURE_DUE_SOON: (Role.TECHNICIAN,),
+    K.CULTURE_OVERDUE: (Role.TECHNICIAN,),
+    K.FEEDING_OVERDUE: (Role.TECHNICIAN,),
+    K.SEEDING_OVERDUE: (Role.TECHNICIAN,),
+    K.CULTURE_AT_RISK: (Role.TECHNICIAN,),
+    K.QC_LATE: (Role.QC,),
+    K.DOSE_EXPIRING: (Role.QA, Role.COORDINATOR),
+    K.INDICATION_WINDOW: (Role.QA, Role.COORDINATOR),
+}
+
+# ON CONFLICT: a flag never notifies one user twice at one severity.
+_NOTIFY = """
+WITH events(flag_id, event) AS (
+    SELECT unnest(%(opened)s::bigint[]), 'opened' UNION ALL SELECT unnest(%(escalated)s::bigint[]), 'escalated'
+),
+sent AS (
+    INSERT INTO batches_notification (flag_id, user_id, event, severity, created_at)
+    SELECT DISTINCT ON (f.id, r.user_id) f.id, r.user_id, e.event, f.severity, %(now)s
+    FROM events e
+    JOIN batches_flag f ON f.id = e.flag_id
+    JOIN batches_batch b ON b.id = f.batch_id
+    JOIN batches_therapy t ON t.id = b.therapy_id
+    JOIN batches_patient pt ON pt.id = t.patient_id
+    JOIN (
+        SELECT u.id AS user_id, u.clinic_id, g.name AS role
+        FROM compliance_user u
+        JOIN compliance_user_groups ug ON ug.user_id = u.id
+        JOIN auth_group g ON g.id = ug.group_id
+        WHERE u.is_active AND g.name = ANY(%(roles)s::text[])
+    ) r ON r.role <> 'coordinator' OR r.clinic_id = pt.clinic_id
+    ORDER BY f.id, r.user_id
+    ON CONFLICT (flag_id, user_id, severity) DO NOTHING
+    RETURNING flag_id, user_id, event
+)
+SELECT u.email, s.event, f.severity, f.detail, b.din
+FROM sent s
+JOIN compliance_user u ON u.id = s.user_id
+JOIN batches_flag f ON f.id = s.flag_id
+JOIN batches_batch b ON b.id = f.batch_id
+WHERE u.email <> ''
+"""
+
+
+def notify_flags(*, kind: str, opened: list[int], escalated: list[int], now: dt.datetime) -> int:
+    """Notify the responsible role of flags of ``kind`` that opened or escalated (one query).
+
+    Call inside the transaction that changed the flags: the e-mails leave only
+    after it commits. Returns the number of e-mails queued.
+    """
+    params = {
+        "opened": opened,
+        "escalated": escalated,
+        "now": now,
+        "roles": [str(r) for r in KIND_ROLES[kind]],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_NOTIFY, params)
+        rows = cursor.fetchall()
+    label = Flag.Kind(kind).label
+    messages = [
+        (
+            f"[LIMS] {severity.upper()}: {label} - batch {din}",
+            f"Batch {din}: {label} ({event}, {severity}).\n\n{detail}\n",
+            settings.DEFAULT_FROM_EMAIL,
+            [email],
+        )
+        for email, event, severity, detail, din in rows
+    ]
+    if messages:
+        transaction.on_commit(lambda: _send(messages))
+    return len(messages)
+
+
+def _send(messages: list[tuple[str, str, str, list[str]]]) -> None:
+    # The flag and its notification rows are committed; a mail server outage must not undo them.
+    try:
+        send_mass_mail(messages, fail_silently=False)
+    except Exception:
+        logger.exception(
+            "flag e-mails not sent (%d messages); the notifications stay in the web UI", len(messages)
+        )
+
+
+def notification_mark_read(*, notification_id: int, user_id: int, now: dt.datetime | None = None) -> bool:
+    """Mark one of the user's notifications read (compare-and-set: False when already read)."""
+    updated = Notification.objects.filter(id=notification_id, user_id=user_id, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+    return bool(updated)
