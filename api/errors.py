@@ -11,6 +11,7 @@ all (403); all are translated here, so views never catch anything. A body over
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError, NotPermitted, SignatureRefused
+from core.errors import Blocker, DomainError, NotPermitted, SignatureRefused
 
 PROBLEM_JSON = "application/problem+json"
 VALIDATION_TYPE = "urn:lims:problem:validation-error"
@@ -49,6 +50,11 @@ class BodyTooLarge(exceptions.APIException):
     default_code = "body_too_large"
 
 
+def blocker_list(blockers: Iterable[Blocker]) -> list[dict[str, str]]:
+    """The one JSON form of blockers: refusals (409) and readiness answers alike."""
+    return [{"code": b.code, "detail": b.detail} for b in blockers]
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: DRF's handler, then the body rewritten as a problem."""
     if isinstance(exc, DomainError):
@@ -56,7 +62,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status.HTTP_409_CONFLICT,
             " ".join(b.detail for b in exc.blockers) or "The action was refused.",
             type_=REFUSED_TYPE,
-            blockers=[{"code": b.code, "detail": b.detail} for b in exc.blockers],
+            blockers=blocker_list(exc.blockers),
         )
         return Response(body, status=status.HTTP_409_CONFLICT, content_type=PROBLEM_JSON)
     if isinstance(exc, NotPermitted | SignatureRefused):

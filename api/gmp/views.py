@@ -7,10 +7,8 @@ Errors are raised, never caught: ``api.errors`` renders them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
-from django.db import connection
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,16 +18,17 @@ from rest_framework.response import Response
 
 from api import fhir
 from api.base import ApiView, batch_by_din, din_or_404, problems
+from api.errors import blocker_list
 from api.fields import parse_timestamp
 from api.gmp import serializers as s
 from api.lab.views import DIN_PARAMETER
 from api.permissions import ALL_ROLES, ReadAccess, allow, principal_clinic_id, scope_to_principal
 from batches import selectors as batch_selectors
-from batches.models import Batch, BatchFacts, Dose
+from batches.models import Batch, Dose
 from compliance import selectors
 from compliance.models import Deviation, Infusion
+from compliance.readiness import readiness_report
 from compliance.readiness import stored as stored_facts
-from compliance.readiness.rules import readiness
 from compliance.services import checklists, deviations, qc, release_review, scheduling
 from core import scan
 from core.roles import Role
@@ -190,12 +189,12 @@ def _at(request: Request) -> dt.datetime:
 
 
 def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:
-    """The answer from the batch row (status, facts_version) and its stored facts: no query when current."""
-    facts = stored_facts.cached_batch_facts(batch)
-    answer = readiness(selectors.batch_state_at(batch.status, facts, at), at)
+    """The one readiness read path (``readiness_report``) shaped as ``ReadinessOut``."""
+    report = readiness_report(batch, at)
+    answer = report.answer
     return {
-        "din": batch.din, "ready": answer.ready, "status": batch.status, "at": at, "blockers": answer.blockers,
-        "projected_ready_on": facts.projected_ready_on,
+        "din": report.din, "ready": answer.ready, "status": report.status, "at": at, "blockers": answer.blockers,
+        "projected_ready_on": report.projected_ready_on,
         "doses": [{"dose_id": d.dose_id, "ready": d.ready, "expires_at": d.expires_at, "infusion": d.infusion,
                    "blockers": d.blockers} for d in answer.doses],
     }  # fmt: skip
@@ -205,70 +204,25 @@ def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:
 _DATETIME, _DATE = serializers.DateTimeField(), serializers.DateField()
 
 
-def _blockers(blockers: Any) -> list[dict[str, str]]:
-    return [{"code": b.code, "detail": b.detail} for b in blockers]
-
-
 def readiness_body(data: dict[str, Any]) -> dict[str, Any]:
     """``ReadinessOut(data).data`` built directly (same keys, order and formats; pinned by a test)."""
     ready_on = data["projected_ready_on"]
     return {
         "din": data["din"], "ready": data["ready"], "status": data["status"],
-        "at": _DATETIME.to_representation(data["at"]), "blockers": _blockers(data["blockers"]),
+        "at": _DATETIME.to_representation(data["at"]), "blockers": blocker_list(data["blockers"]),
         "projected_ready_on": None if ready_on is None else _DATE.to_representation(ready_on),
         "doses": [{"dose_id": d["dose_id"], "ready": d["ready"],
                    "expires_at": None if d["expires_at"] is None else _DATETIME.to_representation(d["expires_at"]),
-                   "infusion": d["infusion"], "blockers": _blockers(d["blockers"])} for d in data["doses"]],
+                   "infusion": d["infusion"], "blockers": blocker_list(d["blockers"])} for d in data["doses"]],
     }  # fmt: skip
 
 
-# One query per request: the batch row (status, facts_version) with its stored facts (a LEFT JOIN),
-# scoped as ``scope_to_principal`` scopes batches (``therapy__patient__clinic``). Written once rather
-# than compiled by the ORM on every request; the same query as ``readiness_batches()``.
-READINESS_BATCH_FIELDS = ("id", "din", "therapy_id", "status", "facts_version")
-_READINESS_SQL = (
-    'SELECT "batches_batch"."id", "batches_batch"."din", "batches_batch"."therapy_id", "batches_batch"."status", '
-    '"batches_batch"."facts_version", "batches_batchfacts"."version", "batches_batchfacts"."facts" '
-    'FROM "batches_batch" '
-    'LEFT OUTER JOIN "batches_batchfacts" ON "batches_batchfacts"."batch_id" = "batches_batch"."id" {join}'
-    'WHERE "batches_batch"."din" = %s {scope}LIMIT 1'
-)
-_READINESS_ANY = _READINESS_SQL.format(join="", scope="")
-_READINESS_OF_CLINIC = _READINESS_SQL.format(
-    join='INNER JOIN "batches_therapy" ON "batches_therapy"."id" = "batches_batch"."therapy_id" '
-    'INNER JOIN "batches_patient" ON "batches_patient"."id" = "batches_therapy"."patient_id" ',
-    scope='AND "batches_patient"."clinic_id" = %s ',
-)
-
-
-def readiness_batches() -> Any:
-    """The ORM form of the query above (pages and tests)."""
-    return Batch.objects.select_related("stored_facts").only(
-        *READINESS_BATCH_FIELDS, "stored_facts__version", "stored_facts__facts"
-    )
-
-
 def readiness_batch(request: Request, identifier: str) -> Batch:
-    """The batch the caller may see, with ``stored_facts`` loaded (None when none stored); else a 404."""
+    """The batch the caller may see, with its stored facts loaded; else a 404."""
     din = din_or_404(identifier)
-    clinic_id = principal_clinic_id(request)
-    with connection.cursor() as cursor:
-        if clinic_id is None:
-            cursor.execute(_READINESS_ANY, [din])
-        else:
-            cursor.execute(_READINESS_OF_CLINIC, [din, clinic_id])
-        row = cursor.fetchone()
-    if row is None:
+    batch = stored_facts.readiness_batch(din, clinic_id=principal_clinic_id(request))
+    if batch is None:
         raise exceptions.NotFound(f"No batch {din}.")
-    batch = Batch.from_db(connection.alias, READINESS_BATCH_FIELDS, row[:5])
-    version, facts = row[5], row[6]
-    stored = None
-    if version is not None:
-        facts = (
-            json.loads(facts) if isinstance(facts, str) else facts
-        )  # jsonb arrives as text (Django's loader)
-        stored = BatchFacts(batch_id=batch.pk, version=version, facts=facts)
-    Batch.stored_facts.related.set_cached_value(batch, stored)
     return batch
 
 
@@ -390,6 +344,6 @@ class FhirProduct(ApiView):
     )
     def get(self, request: Request, dose_id: str) -> Response:
         dose = _dose(request, dose_id, "batch__stored_facts")
-        answer = stored_facts.cached_batch_readiness(dose.batch).for_dose(dose.dose_id)
+        answer = readiness_report(dose.batch).answer.for_dose(dose.dose_id)
         resource = fhir.biologically_derived_product(dose, ready=bool(answer and answer.ready))
         return Response(resource, content_type="application/fhir+json")

@@ -3,7 +3,7 @@
 ``BatchFacts`` holds each batch's facts as last computed and the ``facts_version``
 they were computed at. A read (API, FHIR: reads that decide nothing) takes them
 when that version is the batch's current one, else computes them afresh with
-``compliance.selectors.batch_facts`` and stores them. Scheduling never reads
+``compliance.readiness.facts.batch_facts`` and stores them. Scheduling never reads
 them: it computes fresh facts inside its own transaction.
 """
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 from batches.domain.eligibility import PatientFacts, ProtocolRules
 from batches.models import Batch, BatchFacts, Therapy
 from compliance.readiness import rules as rd
-from compliance.selectors import ReadinessFacts, batch_facts, batch_state_at
+from compliance.readiness.facts import ReadinessFacts, batch_facts
 
 FACTS_FORMAT = 2  # bump when the JSON shape changes: rows of another format are recomputed
 logger = logging.getLogger(__name__)
@@ -180,12 +180,6 @@ def cached_batch_facts(batch: Batch) -> ReadinessFacts:
     return facts
 
 
-def cached_batch_readiness(batch: Batch, at: dt.datetime | None = None) -> rd.Readiness:
-    """``batch_readiness`` from stored facts: the same answer, for reads that decide nothing."""
-    at = at or timezone.now()
-    return rd.readiness(batch_state_at(batch.status, cached_batch_facts(batch), at), at)
-
-
 def refresh_stored_facts(batch_ids: list[int]) -> int:
     """Compute and store the facts of these batches (at their current versions); how many were stored."""
     batches = list(
@@ -195,12 +189,59 @@ def refresh_stored_facts(batch_ids: list[int]) -> int:
     return len(rows) if store_batch_facts(rows) else 0
 
 
+# One query per request: the batch row (status, facts_version) with its stored facts (a LEFT JOIN),
+# scoped as the API scopes batches (``therapy__patient__clinic``). Written once rather
+# than compiled by the ORM on every request; the same query as ``readiness_batches()``.
+READINESS_BATCH_FIELDS = ("id", "din", "therapy_id", "status", "facts_version")
+_READINESS_SQL = (
+    'SELECT "batches_batch"."id", "batches_batch"."din", "batches_batch"."therapy_id", "batches_batch"."status", '
+    '"batches_batch"."facts_version", "batches_batchfacts"."version", "batches_batchfacts"."facts" '
+    'FROM "batches_batch" '
+    'LEFT OUTER JOIN "batches_batchfacts" ON "batches_batchfacts"."batch_id" = "batches_batch"."id" {join}'
+    'WHERE "batches_batch"."din" = %s {scope}LIMIT 1'
+)
+_READINESS_ANY = _READINESS_SQL.format(join="", scope="")
+_READINESS_OF_CLINIC = _READINESS_SQL.format(
+    join='INNER JOIN "batches_therapy" ON "batches_therapy"."id" = "batches_batch"."therapy_id" '
+    'INNER JOIN "batches_patient" ON "batches_patient"."id" = "batches_therapy"."patient_id" ',
+    scope='AND "batches_patient"."clinic_id" = %s ',
+)
+
+
+def readiness_batches() -> Any:
+    """The ORM form of ``readiness_batch``'s query (pages and tests)."""
+    return Batch.objects.select_related("stored_facts").only(
+        *READINESS_BATCH_FIELDS, "stored_facts__version", "stored_facts__facts"
+    )
+
+
+def readiness_batch(din: str, *, clinic_id: int | None) -> Batch | None:
+    """The batch ``din`` (of clinic ``clinic_id`` when given) with ``stored_facts`` loaded, in one query."""
+    with connection.cursor() as cursor:
+        if clinic_id is None:
+            cursor.execute(_READINESS_ANY, [din])
+        else:
+            cursor.execute(_READINESS_OF_CLINIC, [din, clinic_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    batch = Batch.from_db(connection.alias, READINESS_BATCH_FIELDS, row[:5])
+    version, facts = row[5], row[6]
+    stored = None
+    if version is not None:
+        facts = json.loads(facts) if isinstance(facts, str) else facts  # jsonb may arrive as text
+        stored = BatchFacts(batch_id=batch.pk, version=version, facts=facts)
+    Batch.stored_facts.related.set_cached_value(batch, stored)
+    return batch
+
+
 __all__ = [
     "FACTS_FORMAT",
     "cached_batch_facts",
-    "cached_batch_readiness",
     "facts_from_json",
     "facts_to_json",
+    "readiness_batch",
+    "readiness_batches",
     "refresh_stored_facts",
     "store_batch_facts",
 ]

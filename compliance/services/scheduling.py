@@ -12,7 +12,7 @@ from batches.domain import BatchStatus
 from batches.models import Batch, Dose
 from batches.services import batch_transition
 from compliance.models import AdministrationAttempt, Infusion, InfusionObservation, User
-from compliance.selectors import batch_readiness
+from compliance.readiness import batch_readiness
 from core import scan
 from core.audit import audit_context
 from core.clock import CLOCK_TOLERANCE, in_future

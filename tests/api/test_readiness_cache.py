@@ -30,10 +30,11 @@ from batches.domain.eligibility import PatientFacts, ProtocolRules
 from batches.models import Batch, BatchFacts, Location
 from batches.services import custody_transfer, step_amend
 from compliance.models import AuditEntry, Deviation
+from compliance.readiness import batch_readiness
 from compliance.readiness import rules as rd
 from compliance.readiness import stored as stored_facts
+from compliance.readiness.facts import ReadinessFacts, batch_facts
 from compliance.readiness.stored import FACTS_FORMAT, cached_batch_facts, facts_from_json, store_batch_facts
-from compliance.selectors import ReadinessFacts, batch_facts, batch_readiness
 from compliance.services.deviations import deviation_close, deviation_open
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
@@ -367,7 +368,8 @@ def test_the_refresh_command_stores_missing_and_stale_facts(staff, qa_client):
 
 def test_the_readiness_json_is_the_serializers(staff, qa_client):
     from api.gmp import serializers as s
-    from api.gmp.views import readiness_batches, readiness_data
+    from api.gmp.views import readiness_data
+    from compliance.readiness.stored import readiness_batches
 
     released = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
     infusion_schedule(dose=released.doses.get(), scheduled_for=_at(), route="iv", actor=staff.qa)

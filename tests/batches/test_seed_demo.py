@@ -6,7 +6,8 @@ from django.core.management import call_command
 from batches.models import Batch, Dose, Flag
 from batches.selectors import batch_growth, with_effective_steps
 from compliance.models import Deviation, Infusion, ReleaseDecision, Signature, User
-from compliance.selectors import batch_readiness, release_signature_valid
+from compliance.readiness import batch_readiness
+from compliance.selectors import release_signature_valid
 from core.audit import verify_chain
 from monitoring.sweeps import sweep_all
 

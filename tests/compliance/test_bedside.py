@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from batches.models import Batch, Dose, Patient
 from compliance.models import AdministrationAttempt, AuditEntry, Infusion
-from compliance.selectors import batch_readiness, release_signature_valid
+from compliance.readiness import batch_readiness
+from compliance.selectors import release_signature_valid
 from compliance.services.scheduling import infusion_administer, infusion_schedule
 from core.errors import DomainError
 from tests.builders import Staff, released_batch

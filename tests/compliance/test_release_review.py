@@ -10,7 +10,8 @@ from django.utils import timezone
 from batches.models import Batch, Dose
 from batches.services import step_amend
 from compliance.models import AuditEntry, Infusion, ReleaseDecision, User
-from compliance.selectors import batch_readiness, release_signature_valid
+from compliance.readiness import batch_readiness
+from compliance.selectors import release_signature_valid
 from compliance.services.checklists import checklist_item_sign, checklist_status
 from compliance.services.release_review import batch_decide, batch_release_review
 from compliance.services.scheduling import infusion_schedule

@@ -10,7 +10,7 @@ from django.utils import timezone
 from batches.models import Batch, Dose
 from batches.services import step_amend
 from compliance.models import Infusion
-from compliance.selectors import batch_readiness
+from compliance.readiness import batch_readiness
 from compliance.services.scheduling import (
     infusion_administer,
     infusion_cancel,

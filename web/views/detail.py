@@ -15,7 +15,8 @@ from batches import selectors
 from batches.domain.steps import STEP_RULES
 from batches.models import Batch
 from batches.services import custody_transfer, step_record
-from compliance.selectors import administration_attempt_list, batch_readiness, deviation_list
+from compliance.readiness import readiness_report
+from compliance.selectors import administration_attempt_list, deviation_list
 from core.roles import Role, has_role
 from monitoring.tasks import enqueue_batch_refresh
 from web.forms.lab import CustodyForm, StepForm
@@ -76,7 +77,7 @@ def detail_context(request: HttpRequest, batch: Batch, **bound: Any) -> dict[str
     return {
         "batch": batch,
         "growth": batch.growth,  # type: ignore[attr-defined]
-        "readiness": batch_readiness(batch),
+        "readiness": readiness_report(batch).answer,
         "flags": list(selectors.flag_open_list(batch=batch)),
         "timeline": timeline,
         "amended_ids": {e.record.amends_id for e in timeline if e.kind == "step" and e.record.amends_id},
