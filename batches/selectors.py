@@ -232,6 +232,11 @@ def open_findings(batch: Batch) -> QuerySet[Finding]:
     return batch.findings.filter(assessed_at__isnull=True)
 
 
+def effective_steps(batch: Batch) -> list[CultureStep]:
+    """The batch's steps as they stand after corrections, in time order."""
+    return list(batch.steps.filter(amended_by__isnull=True).order_by("performed_at", "id"))
+
+
 __all__ = [
     "Growth",
     "TimelineEntry",
@@ -239,6 +244,7 @@ __all__ = [
     "batch_list",
     "batch_status_counts",
     "batch_timeline",
+    "effective_steps",
     "open_findings",
     "with_effective_steps",
     "worklist_awaiting_seeding",

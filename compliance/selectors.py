@@ -1,19 +1,28 @@
-"""Reads of compliance state shared by services, pages and endpoints."""
+"""Reads of compliance state shared by services, pages and endpoints.
+
+QC status, blocking deviations, the release checklist with its evidence and
+signatures, the release blockers, and the lists the pages show.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from batches.models import Batch
+from batches.domain import BatchStatus
+from batches.models import Batch, CultureStep
 from compliance.models import (
     AdministrationAttempt,
+    ChecklistItem,
     ChecklistTemplate,
     Deviation,
     QcResult,
     ReleaseDecision,
+    Signature,
 )
-from compliance.records import changed_sections, release_content
+from compliance.records import changed_sections, record_content, release_content
 from compliance.services.signatures import signature_is_valid
+from core.errors import Blocker
 
 BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
 
@@ -134,15 +143,191 @@ def decision_signature_valid(batch: Batch, decision: ReleaseDecision) -> bool:
     return signature_is_valid(decision.signature, release_content(batch, decision.decision))
 
 
+# --- The release checklist and the release blockers ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    ok: bool
+    detail: str
+
+
+@dataclass
+class ItemStatus:
+    item: ChecklistItem
+    evidence: Evidence | None
+    signatures: list[tuple[Signature, bool]] = field(default_factory=list)  # (signature, still valid)
+    complete: bool = False
+
+
+@dataclass
+class ChecklistStatus:
+    template: ChecklistTemplate
+    items: list[ItemStatus]
+
+    @property
+    def complete(self) -> bool:
+        return all(item.complete for item in self.items)
+
+
+def _scope(item: ChecklistItem) -> tuple[str, ...]:
+    return tuple(item.scope.split(","))
+
+
+def _record_id(batch: Batch, item: ChecklistItem) -> str:
+    return f"{batch.din}:{item.code}"
+
+
+# --- Evidence: the checks the system can make itself -------------------------------
+
+
+def _batch_record(batch: Batch) -> Evidence:
+    kinds = set(batch.steps.filter(amended_by__isnull=True).values_list("kind", flat=True))
+    missing = [k for k in ("receipt", "seeding", "cell_count", "harvest", "formulation") if k not in kinds]
+    return Evidence(
+        not missing, f"Missing steps: {', '.join(missing)}." if missing else "Every step is logged."
+    )
+
+
+def _custody(batch: Batch) -> Evidence:
+    if not batch.custody_transfers.exists():
+        return Evidence(False, "No custody transfer is recorded.")
+    open_findings = list(batch.findings.filter(assessed_at__isnull=True).values_list("kind", flat=True))
+    if open_findings:
+        return Evidence(False, f"Findings not assessed by QA: {', '.join(open_findings)}.")
+    return Evidence(True, "Custody chain recorded; no open findings.")
+
+
+def _qc(batch: Batch) -> Evidence:
+    status = qc_status(batch)
+    problems = [f"{t} missing" for t in status.pending] + [f"{t} out of specification" for t in status.failed]
+    return Evidence(
+        not problems,
+        "; ".join(problems) + "." if problems else "Every required test is within specification.",
+    )
+
+
+def _deviations(batch: Batch) -> Evidence:
+    blocking = blocking_deviations(batch)
+    if blocking:
+        return Evidence(False, f"{len(blocking)} deviation(s) open without closure or signed assessment.")
+    return Evidence(True, "No open deviation blocks release.")
+
+
+def _culture(batch: Batch) -> Evidence:
+    steps = {
+        s.kind: s
+        for s in CultureStep.objects.filter(
+            batch=batch, amended_by__isnull=True, kind__in=["seeding", "harvest"]
+        )
+    }
+    if "seeding" not in steps or "harvest" not in steps:
+        return Evidence(False, "The culture has not been seeded and harvested.")
+    days = (steps["harvest"].performed_at - steps["seeding"].performed_at).days
+    limit = batch.therapy.protocol.max_culture_days
+    return Evidence(days <= limit, f"Cultured {days} days (protocol maximum {limit}).")
+
+
+EVIDENCE = {
+    "batch_record": _batch_record,
+    "custody": _custody,
+    "qc": _qc,
+    "deviations": _deviations,
+    "culture": _culture,
+}
+
+
+# --- Status and signing ------------------------------------------------------------------
+
+
+def checklist_status(batch: Batch) -> ChecklistStatus:
+    """Every item with its evidence, its signatures (and whether each still holds) and completeness."""
+    template = checklist_template(batch)
+    signatures = list(
+        Signature.objects.filter(
+            record_type="checklist_item", record_id__startswith=f"{batch.din}:", duplicate_of__isnull=True
+        )
+        .select_related("signer")
+        .order_by("signed_at")
+    )
+    contents: dict[tuple[str, ...], Any] = {}
+    items = []
+    for item in template.items.all():
+        scope = _scope(item)
+        if scope not in contents:
+            contents[scope] = record_content(batch, scope)
+        evidence = EVIDENCE[item.evidence](batch) if item.evidence else None
+        own = [
+            (s, signature_is_valid(s, contents[scope]))
+            for s in signatures
+            if s.record_id == _record_id(batch, item)
+        ]
+        items.append(ItemStatus(item, evidence, own, _complete(item, evidence, own)))
+    return ChecklistStatus(template, items)
+
+
+def _complete(
+    item: ChecklistItem, evidence: Evidence | None, signatures: list[tuple[Signature, bool]]
+) -> bool:
+    if evidence is not None and not evidence.ok:
+        return False
+    reviewers = {s.signer_id for s, valid in signatures if valid and s.meaning == "reviewed"}
+    if not reviewers:
+        return False
+    if not item.requires_second_person:
+        return True
+    verifiers = {s.signer_id for s, valid in signatures if valid and s.meaning == "verified"}
+    return any(reviewer != verifier for reviewer in reviewers for verifier in verifiers)
+
+
+def release_blockers(batch: Batch) -> list[Blocker]:
+    """Every reason the batch cannot be released now."""
+    blockers = []
+    if batch.status != BatchStatus.PENDING_RELEASE:
+        blockers.append(
+            Blocker(
+                "wrong_state",
+                f"Only a batch pending release can be released; this one is {batch.get_status_display().lower()}.",
+            )
+        )
+    checklist = checklist_status(batch)
+    for entry in checklist.items:
+        if not entry.complete:
+            detail = (
+                entry.evidence.detail
+                if entry.evidence and not entry.evidence.ok
+                else "signatures missing or no longer valid"
+            )
+            blockers.append(Blocker("checklist_incomplete", f"Checklist item '{entry.item.code}': {detail}"))
+    qc = qc_status(batch)
+    blockers += [Blocker("qc_pending", f"{test} result missing") for test in qc.pending]
+    blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in qc.failed]
+    blockers += [
+        Blocker("deviation_open", f"{d.get_severity_display()} deviation open: {d.description}")
+        for d in blocking_deviations(batch)
+    ]
+    open_findings = batch.findings.filter(assessed_at__isnull=True).count()
+    if open_findings:
+        blockers.append(
+            Blocker("finding_open", f"{open_findings} custody or identity finding(s) not assessed by QA.")
+        )
+    return blockers
+
+
 __all__ = [
+    "ChecklistStatus",
+    "Evidence",
+    "ItemStatus",
     "QcStatus",
     "ReleaseCheck",
     "administration_attempt_list",
     "blocking_deviations",
+    "checklist_status",
     "checklist_template",
     "decision_signature_valid",
     "deviation_list",
     "qc_status",
+    "release_blockers",
     "release_decision_history",
     "release_decision_latest",
     "release_signature_check",

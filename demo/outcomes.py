@@ -26,7 +26,8 @@ from batches.domain import BatchStatus
 from batches.models import Batch, Dose
 from batches.services import batch_transition
 from compliance.models import Deviation, Infusion, User
-from compliance.services.checklists import checklist_item_sign, checklist_status
+from compliance.selectors import checklist_status
+from compliance.services.checklists import checklist_item_sign
 from compliance.services.deviations import deviation_open
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release

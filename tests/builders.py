@@ -10,7 +10,8 @@ from django.utils import timezone
 from batches.models import Batch, Location
 from batches.services import collection_create, custody_transfer, step_record, therapy_create
 from compliance.models import User
-from compliance.services.checklists import checklist_item_sign, checklist_status
+from compliance.selectors import checklist_status
+from compliance.services.checklists import checklist_item_sign
 from compliance.services.qc import qc_result_record
 from compliance.services.release import batch_release
 from core.roles import Role

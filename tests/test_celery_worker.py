@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import pytest
 import time_machine
 from celery.contrib.testing.worker import start_worker
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -45,6 +45,33 @@ def worker() -> Iterator[None]:
     app.conf.update(saved)
     for cached in ("queues", "default_queue"):
         app.amqp.__dict__.pop(cached, None)
+
+
+_running: set[str] = set()  # ids of the tasks the worker thread is executing now
+
+
+@task_prerun.connect
+def _task_started(task_id: str, **kwargs: object) -> None:
+    _running.add(task_id)
+
+
+@task_postrun.connect
+def _task_finished(task_id: str, **kwargs: object) -> None:
+    _running.discard(task_id)
+
+
+@pytest.fixture(autouse=True)
+def worker_idle_after_test() -> Iterator[None]:
+    """Let the worker finish what a test enqueued before the database is flushed.
+
+    The worker thread outlives each test (module scope); a sweep still writing
+    while pytest-django truncates the tables deadlocks the flush.
+    """
+    yield
+    deadline = time.monotonic() + 30
+    time.sleep(0.3)  # a task enqueued at the end of the test is picked up within the polling interval
+    while _running and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@
 * ``culture``: culture steps and their amendments.
 """
 
-from batches.services.culture import effective_steps, step_amend, step_record
+from batches.services.culture import step_amend, step_record
 from batches.services.custody import custody_transfer
 from batches.services.identity import scan_verify
 from batches.services.lifecycle import (
@@ -22,7 +22,6 @@ __all__ = [
     "clinic_create",
     "collection_create",
     "custody_transfer",
-    "effective_steps",
     "patient_create",
     "scan_verify",
     "step_amend",

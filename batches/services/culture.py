@@ -134,11 +134,6 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
     return amendment
 
 
-def effective_steps(batch: Batch) -> list[CultureStep]:
-    """The batch's steps as they stand after corrections, in time order."""
-    return list(batch.steps.filter(amended_by__isnull=True).order_by("performed_at", "id"))
-
-
 def _decimals(values: dict[str, Any]) -> dict[str, Any]:
     """Floats as typed (92.4, not 92.400000000000006): decimal columns keep what the person entered."""
     return {

@@ -12,46 +12,11 @@ from batches.models import Batch, CultureStep, Dose
 from batches.services import batch_transition
 from compliance.models import QcResult, ReleaseDecision, User
 from compliance.records import release_content
-from compliance.selectors import blocking_deviations, qc_status
-from compliance.services.checklists import checklist_status
+from compliance.selectors import release_blockers
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
 from core.roles import Role, require_role
-
-
-def release_blockers(batch: Batch) -> list[Blocker]:
-    """Every reason the batch cannot be released now."""
-    blockers = []
-    if batch.status != BatchStatus.PENDING_RELEASE:
-        blockers.append(
-            Blocker(
-                "wrong_state",
-                f"Only a batch pending release can be released; this one is {batch.get_status_display().lower()}.",
-            )
-        )
-    checklist = checklist_status(batch)
-    for entry in checklist.items:
-        if not entry.complete:
-            detail = (
-                entry.evidence.detail
-                if entry.evidence and not entry.evidence.ok
-                else "signatures missing or no longer valid"
-            )
-            blockers.append(Blocker("checklist_incomplete", f"Checklist item '{entry.item.code}': {detail}"))
-    qc = qc_status(batch)
-    blockers += [Blocker("qc_pending", f"{test} result missing") for test in qc.pending]
-    blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in qc.failed]
-    blockers += [
-        Blocker("deviation_open", f"{d.get_severity_display()} deviation open: {d.description}")
-        for d in blocking_deviations(batch)
-    ]
-    open_findings = batch.findings.filter(assessed_at__isnull=True).count()
-    if open_findings:
-        blockers.append(
-            Blocker("finding_open", f"{open_findings} custody or identity finding(s) not assessed by QA.")
-        )
-    return blockers
 
 
 def _check_segregation(batch: Batch, actor: User) -> None:

@@ -20,8 +20,8 @@ from batches.models import Batch, Dose
 from batches.services import batch_transition
 from compliance.models import Infusion, ReleaseDecision, User
 from compliance.records import release_content
-from compliance.selectors import release_signature_check
-from compliance.services.release import _check_segregation, batch_release, release_blockers
+from compliance.selectors import release_blockers, release_signature_check
+from compliance.services.release import _check_segregation, batch_release
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError

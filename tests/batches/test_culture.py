@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from batches.models import Batch, CultureStep, Dose, Finding
-from batches.services import collection_create, effective_steps, step_amend, therapy_create
+from batches.selectors import effective_steps
+from batches.services import collection_create, step_amend, therapy_create
 from compliance.models import AuditEntry
 from core.errors import DomainError
 from tests.batches.conftest import DAY, HOUR, log

@@ -10,7 +10,8 @@ from django.utils import timezone
 from batches.models import Batch, Dose, Finding
 from batches.services import step_amend
 from compliance.models import AuditEntry, Deviation, QcResult, Signature, User
-from compliance.services.checklists import checklist_item_sign, checklist_status
+from compliance.selectors import checklist_status
+from compliance.services.checklists import checklist_item_sign
 from compliance.services.deviations import (
     deviation_close,
     deviation_investigate,

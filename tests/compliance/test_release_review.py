@@ -11,8 +11,8 @@ from batches.models import Batch, Dose
 from batches.services import step_amend
 from compliance.models import AuditEntry, Infusion, ReleaseDecision, User
 from compliance.readiness import batch_readiness
-from compliance.selectors import release_signature_valid
-from compliance.services.checklists import checklist_item_sign, checklist_status
+from compliance.selectors import checklist_status, release_signature_valid
+from compliance.services.checklists import checklist_item_sign
 from compliance.services.release_review import batch_decide, batch_release_review
 from compliance.services.scheduling import infusion_schedule
 from core.errors import DomainError, NotPermitted

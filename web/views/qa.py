@@ -12,11 +12,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from batches.models import Batch, Finding
 from compliance.models import Deviation
-from compliance.selectors import decision_signature_valid, release_decision_history, release_signature_check
-from compliance.services.checklists import checklist_item_sign, checklist_status
+from compliance.selectors import (
+    checklist_status,
+    decision_signature_valid,
+    release_blockers,
+    release_decision_history,
+    release_signature_check,
+)
+from compliance.services.checklists import checklist_item_sign
 from compliance.services.deviations import deviation_close as deviation_close_service
 from compliance.services.deviations import finding_assess as finding_assess_service
-from compliance.services.release import release_blockers
 from compliance.services.release_review import batch_decide, review_blockers
 from core.roles import Role, has_role
 from web.forms.qa import DeviationCloseForm, FindingAssessForm, ReleaseForm, SignForm
