@@ -159,14 +159,19 @@ FEEDING_INTERVAL = "feeding_interval_days"
 SEEDING_LIMIT = "max_days_receipt_to_seeding"
 
 
-def last_step_at_sql(kinds: tuple[str, ...], batch_id: str) -> str:
-    """SQL for when the latest effective (not amended) step of ``kinds`` of batch ``batch_id`` was done."""
+def last_step_select(kinds: tuple[str, ...], batch_id: str) -> str:
+    """SQL ``SELECT`` of one row, ``at``: the latest effective (not amended) step of ``kinds`` of ``batch_id``."""
     quoted = ", ".join(f"'{kind}'" for kind in kinds)
     return (
-        f"(SELECT max(s.performed_at) FROM batches_culturestep s WHERE s.batch_id = {batch_id}"  # noqa: S608 - this module's constants only
+        f"SELECT max(s.performed_at) AS at FROM batches_culturestep s WHERE s.batch_id = {batch_id}"  # noqa: S608 - this module's constants only
         f" AND s.kind IN ({quoted})"
-        " AND NOT EXISTS (SELECT 1 FROM batches_culturestep a WHERE a.amends_id = s.id))"
+        " AND NOT EXISTS (SELECT 1 FROM batches_culturestep a WHERE a.amends_id = s.id)"
     )
+
+
+def last_step_at_sql(kinds: tuple[str, ...], batch_id: str) -> str:
+    """``last_step_select`` as a scalar subquery."""
+    return f"({last_step_select(kinds, batch_id)})"
 
 
 def deadline_sql(started_at: str, protocol: str, days_column: str) -> str:

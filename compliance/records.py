@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batches.models import Batch, CultureStep
+from batches.models import Batch, CultureStep, CustodyTransfer, Dose, Finding
 from compliance.domain.signatures import canonical
+from compliance.models import Deviation, QcResult
 
 SECTIONS = ("steps", "custody", "findings", "qc", "deviations", "doses")
 _STEP_FIELDS = (
@@ -74,6 +75,45 @@ _READERS = {
 def record_content(batch: Batch, sections: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
     """The batch's record restricted to ``sections`` (one query per section)."""
     return {"din": batch.din, **{name: _READERS[name](batch) for name in sections}}
+
+
+# The same sections for many batches: each reader's query with ``batch_id IN`` and the
+# batch first in the order, so every batch's rows come in the order its own reader gives.
+_MANY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
+    "steps": (CultureStep, _STEP_FIELDS, ("id",)),
+    "custody": (
+        CustodyTransfer,
+        ("sequence", "from_location_id", "to_location_id", "temperature_c", "seal_intact", "performed_at"),
+        ("sequence",),
+    ),
+    "findings": (Finding, ("id", "kind", "detail", "assessed_at", "assessment"), ("id",)),
+    "qc": (QcResult, ("id", "test", "value", "result", "within_spec", "retest_of_id"), ("id",)),
+    "deviations": (
+        Deviation,
+        (
+            "id",
+            "severity",
+            "status",
+            "description",
+            "investigation",
+            "impact_assessment",
+            "capa",
+            "closed_at",
+        ),
+        ("opened_at", "id"),
+    ),
+    "doses": (Dose, ("number", "cells", "volume_ml"), ("number",)),
+}
+
+
+def record_contents(batches: list[Batch]) -> dict[int, dict[str, Any]]:
+    """``record_content`` of many batches: one query per section whatever their number."""
+    records: dict[int, dict[str, Any]] = {b.pk: {"din": b.din, **{n: [] for n in SECTIONS}} for b in batches}
+    for name, (model, fields, order) in _MANY.items():
+        rows = model.objects.filter(batch_id__in=list(records)).order_by("batch_id", *order)
+        for row in rows.values("batch_id", *fields):
+            records[row.pop("batch_id")][name].append(row)
+    return records
 
 
 def release_content(batch: Batch, decision: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from batches.selectors import (
     SEEDED,
     SEEDING_LIMIT,
     deadline_sql,
-    last_step_at_sql,
+    last_step_select,
 )
 from core.audit import audit_context
 from core.roles import Role, require_role
@@ -93,7 +93,8 @@ _ONLY_BATCH = "(%(batch)s::bigint IS NULL OR b.id = %(batch)s::bigint)"
 
 def _last_step(alias: str, kinds: tuple[str, ...]) -> str:
     """A lateral join giving ``alias.at``: the latest effective step of ``kinds`` of batch ``b``."""
-    return f"CROSS JOIN LATERAL (SELECT {last_step_at_sql(kinds, 'b.id')} AS at) {alias}"
+    # An aggregate, not a scalar subquery: the planner would inline that at every use of ``alias.at``.
+    return f"CROSS JOIN LATERAL ({last_step_select(kinds, 'b.id')}) {alias}"
 
 
 def _due(days_column: str) -> str:
