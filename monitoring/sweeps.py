@@ -230,7 +230,8 @@ def sweep_condition(*, kind: str, now: dt.datetime | None = None, batch_id: int 
 
 # Per batch in culture: the protocol numbers, the seeding time, the product of the
 # passage split ratios, and its latest FIT_POINTS counts scaled by the split
-# ratios before each count: the same series ``selectors.batch_growth`` builds.
+# ratios before each count: the same series ``selectors.batch_growth`` builds. The first count
+# comes too: ``project_ready_day`` tells "only one count" from "no growth" by all the days.
 # One scan of the cultures' steps with one window ordering, grouped to a row per batch.
 _GROWTH_SQL = f"""
 WITH cultures AS (
@@ -251,7 +252,8 @@ scaled AS (
     SELECT batch_id, id, performed_at,
            viable_cells * exp(coalesce(sum(split) OVER before, 0)) AS cells,
            exp(coalesce(sum(split) OVER (PARTITION BY batch_id), 0)) AS factor,
-           count(*) OVER (PARTITION BY batch_id) - row_number() OVER before AS newer
+           count(*) OVER (PARTITION BY batch_id) - row_number() OVER before AS newer,
+           row_number() OVER before = 1 AS first
     FROM steps WHERE kind <> 'seeding' AND viable_cells IS NOT NULL
     WINDOW before AS (PARTITION BY batch_id ORDER BY performed_at, id
                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -259,8 +261,8 @@ scaled AS (
 SELECT c.id, c.max_culture_days, c.expected_culture_days, c.target, c.injury_date, c.infusion_window_end_day,
        sd.at, coalesce(max(sc.factor), 1),
        array_agg(extract(epoch FROM sc.performed_at - sd.at)::float8 / 86400 ORDER BY sc.performed_at, sc.id)
-           FILTER (WHERE sc.newer < {FIT_POINTS}),
-       array_agg(sc.cells ORDER BY sc.performed_at, sc.id) FILTER (WHERE sc.newer < {FIT_POINTS})
+           FILTER (WHERE sc.newer < {FIT_POINTS} OR sc.first),
+       array_agg(sc.cells ORDER BY sc.performed_at, sc.id) FILTER (WHERE sc.newer < {FIT_POINTS} OR sc.first)
 FROM cultures c
 JOIN seeded sd ON sd.batch_id = c.id
 LEFT JOIN scaled sc ON sc.batch_id = c.id
