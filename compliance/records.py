@@ -21,65 +21,9 @@ _STEP_FIELDS = (
 )  # fmt: skip
 
 
-def _steps(batch: Batch) -> list[dict[str, Any]]:
-    return list(CultureStep.objects.filter(batch=batch).order_by("id").values(*_STEP_FIELDS))
-
-
-def _custody(batch: Batch) -> list[dict[str, Any]]:
-    return list(
-        batch.custody_transfers.order_by("sequence").values(
-            "sequence", "from_location_id", "to_location_id", "temperature_c", "seal_intact", "performed_at"
-        )
-    )
-
-
-def _findings(batch: Batch) -> list[dict[str, Any]]:
-    return list(batch.findings.order_by("id").values("id", "kind", "detail", "assessed_at", "assessment"))
-
-
-def _qc(batch: Batch) -> list[dict[str, Any]]:
-    return list(
-        batch.qc_results.order_by("id").values("id", "test", "value", "result", "within_spec", "retest_of_id")
-    )
-
-
-def _deviations(batch: Batch) -> list[dict[str, Any]]:
-    return list(
-        batch.deviations.order_by("opened_at", "id").values(
-            "id",
-            "severity",
-            "status",
-            "description",
-            "investigation",
-            "impact_assessment",
-            "capa",
-            "closed_at",
-        )
-    )
-
-
-def _doses(batch: Batch) -> list[dict[str, Any]]:
-    return list(batch.doses.order_by("number").values("number", "cells", "volume_ml"))
-
-
-_READERS = {
-    "steps": _steps,
-    "custody": _custody,
-    "findings": _findings,
-    "qc": _qc,
-    "deviations": _deviations,
-    "doses": _doses,
-}
-
-
-def record_content(batch: Batch, sections: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
-    """The batch's record restricted to ``sections`` (one query per section)."""
-    return {"din": batch.din, **{name: _READERS[name](batch) for name in sections}}
-
-
-# The same sections for many batches: each reader's query with ``batch_id IN`` and the
-# batch first in the order, so every batch's rows come in the order its own reader gives.
-_MANY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
+# Each section: the model, the fields that are signed, and their order. One table for the
+# per-batch and the many-batch readers, so both produce the same signed content.
+_SECTION_READS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     "steps": (CultureStep, _STEP_FIELDS, ("id",)),
     "custody": (
         CustodyTransfer,
@@ -106,10 +50,20 @@ _MANY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+def _section(batch: Batch, name: str) -> list[dict[str, Any]]:
+    model, fields, order = _SECTION_READS[name]
+    return list(model.objects.filter(batch=batch).order_by(*order).values(*fields))
+
+
+def record_content(batch: Batch, sections: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
+    """The batch's record restricted to ``sections`` (one query per section)."""
+    return {"din": batch.din, **{name: _section(batch, name) for name in sections}}
+
+
 def record_contents(batches: list[Batch]) -> dict[int, dict[str, Any]]:
     """``record_content`` of many batches: one query per section whatever their number."""
     records: dict[int, dict[str, Any]] = {b.pk: {"din": b.din, **{n: [] for n in SECTIONS}} for b in batches}
-    for name, (model, fields, order) in _MANY.items():
+    for name, (model, fields, order) in _SECTION_READS.items():
         rows = model.objects.filter(batch_id__in=list(records)).order_by("batch_id", *order)
         for row in rows.values("batch_id", *fields):
             records[row.pop("batch_id")][name].append(row)
