@@ -8,15 +8,33 @@ message next to the form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.i18n import render, render_english
 
 
 @dataclass(frozen=True)
 class Blocker:
-    """One reason an action is refused: a stable code and words for a person."""
+    """One reason an action is refused: a stable code, an English template and its parameters.
+
+    ``detail`` is the English text as a ``%(name)s`` template (marked with
+    ``core.i18n.N_``); ``message`` renders it in the active language and
+    ``english`` without translation. See ``core/i18n.py``.
+    """
 
     code: str
     detail: str
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def message(self) -> str:
+        return render(self.detail, self.params)
+
+    @property
+    def english(self) -> str:
+        return render_english(self.detail, self.params)
 
 
 class DomainError(Exception):
@@ -24,7 +42,7 @@ class DomainError(Exception):
 
     def __init__(self, blockers: list[Blocker]) -> None:
         self.blockers = blockers
-        super().__init__("; ".join(b.detail for b in blockers))
+        super().__init__("; ".join(b.english for b in blockers))
 
 
 class NotPermitted(Exception):
