@@ -68,14 +68,18 @@ class DownloadView(ApiView):
 
     def batch(self, din: str) -> Batch:
         """The batch the URL names, within the caller's clinic scope, with effective steps and growth."""
-        scoped = selectors.with_effective_steps(selectors.batch_list(clinic_id=principal_clinic_id(self.request)))
+        scoped = selectors.with_effective_steps(
+            selectors.batch_list(clinic_id=principal_clinic_id(self.request))
+        )
         (batch,) = selectors.with_growth([batch_by_din(scoped, din)])
         return batch
 
     def deliver(self, content: bytes | str, media_type: str, filename: str, **log: Any) -> HttpResponse:
         channel = "api" if self.request.auth is not None else "web"
         download_log(actor=self.request.user, document=self.document, channel=channel, **log)
-        response = HttpResponse(content, content_type=f"{media_type}; charset=utf-8" if isinstance(content, str) else media_type)
+        response = HttpResponse(
+            content, content_type=f"{media_type}; charset=utf-8" if isinstance(content, str) else media_type
+        )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "no-store"
         return response
@@ -126,7 +130,9 @@ class LabelsPdf(DownloadView):
         size, batch = _size(request), self.batch(din)
         document_permit(actor=request.user, document=self.document, batch=batch)
         pdf = render.labels_pdf(batch, size=size, generated_by=self.actor_name())
-        return self.deliver(pdf, PDF, f"labels-{batch.din}-{size}.pdf", batch=batch, parameters={"size": size})
+        return self.deliver(
+            pdf, PDF, f"labels-{batch.din}-{size}.pdf", batch=batch, parameters={"size": size}
+        )
 
 
 class LabelsZpl(DownloadView):
@@ -140,7 +146,9 @@ class LabelsZpl(DownloadView):
         size, batch = _size(request), self.batch(din)
         document_permit(actor=request.user, document=self.document, batch=batch)
         zpl = render.labels_zpl(batch, size=size)
-        return self.deliver(zpl, ZPL, f"labels-{batch.din}-{size}.zpl", batch=batch, parameters={"size": size})
+        return self.deliver(
+            zpl, ZPL, f"labels-{batch.din}-{size}.zpl", batch=batch, parameters={"size": size}
+        )
 
 
 BATCH_FILTERS = [

@@ -104,7 +104,8 @@ def _ticks(scale: _Scale) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     step = max(1, math.ceil(scale.day_max / 10))
     x_ticks = [{"x": scale.x(d), "label": str(d)} for d in range(0, int(scale.day_max) + 1, step)]
     y_ticks = [
-        {"y": scale.y(10.0**e), "label": f"10^{e}", "exponent": e} for e in range(scale.log_min, scale.log_max + 1)
+        {"y": scale.y(10.0**e), "label": f"10^{e}", "exponent": e}
+        for e in range(scale.log_min, scale.log_max + 1)
     ]
     return x_ticks, y_ticks
 
@@ -130,7 +131,10 @@ def _describe(series: Series, projection: Projection | None) -> str:
         }
         low, high = getattr(projection, "low", None), getattr(projection, "high", None)
         if low is not None and high is not None:
-            text += " " + _("Uncertainty: day %(low)s to %(high)s.") % {"low": f"{low:.1f}", "high": f"{high:.1f}"}
+            text += " " + _("Uncertainty: day %(low)s to %(high)s.") % {
+                "low": f"{low:.1f}",
+                "high": f"{high:.1f}",
+            }
     elif projection and projection.reason:
         text += " " + _("No projection: %(reason)s.") % {"reason": _(projection.reason)}
     return text
@@ -138,14 +142,17 @@ def _describe(series: Series, projection: Projection | None) -> str:
 
 def growth_chart(series: Series, projection: Projection | None, *, days_hint: float = 21) -> Chart:
     """The chart's geometry: log10 cells against culture day; ``days_hint`` widens an early culture's axis."""
-    chart = Chart(title=_("Growth: total expanded cells by culture day"), description=_describe(series, projection))
+    chart = Chart(
+        title=_("Growth: total expanded cells by culture day"), description=_describe(series, projection)
+    )
     if not series.points:
         chart.empty = True
         return chart
     scale = _scale(series, projection, days_hint)
     chart.x_ticks, chart.y_ticks = _ticks(scale)
     chart.points = [
-        {"x": scale.x(p.day), "y": scale.y(p.cells), "label": f"{p.cells:,.0f} ({p.day:.1f})"} for p in series.points
+        {"x": scale.x(p.day), "y": scale.y(p.cells), "label": f"{p.cells:,.0f} ({p.day:.1f})"}
+        for p in series.points
     ]
     chart.passages = [{"x": scale.x(d), "label": f"P{i + 1}"} for i, d in enumerate(series.passage_days)]
     if series.target_cells:

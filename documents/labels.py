@@ -106,7 +106,9 @@ def dose_label(batch: Batch, dose: Dose, patient: str) -> Label:
     dose_id = f"{batch.din}{isbt128.check_character(batch.din)}-{dose.number}"
     if dose.status in RELEASED_DOSE and dose.expires_at is not None:
         return Label(LabelKind.DOSE, batch.din, _("MSC dose for infusion"), dose_id, patient, dose.expires_at)
-    return Label(LabelKind.QUARANTINE, batch.din, _("QUARANTINE: not released, not for infusion"), dose_id, patient)
+    return Label(
+        LabelKind.QUARANTINE, batch.din, _("QUARANTINE: not released, not for infusion"), dose_id, patient
+    )
 
 
 def qc_test_name(code: str) -> str:
@@ -183,7 +185,11 @@ def label_context(labels: list[Label], size: str) -> dict[str, Any]:
     width, height = SIZES[size]
     return {
         "labels": [
-            {"label": label, "code128": code128_svg(label.barcode_data), "datamatrix": datamatrix_svg(label.barcode_data)}
+            {
+                "label": label,
+                "code128": code128_svg(label.barcode_data),
+                "datamatrix": datamatrix_svg(label.barcode_data),
+            }
             for label in labels
         ],
         "size": size,

@@ -24,7 +24,9 @@ def identity_line(batch: Batch) -> str:
 
 def batch_record_pdf(batch: Batch, *, generated_by: str) -> bytes:
     context = selectors.batch_record(batch)
-    context["page"] = furniture(title=_("Batch record"), identity_line=identity_line(batch), generated_by=generated_by)
+    context["page"] = furniture(
+        title=_("Batch record"), identity_line=identity_line(batch), generated_by=generated_by
+    )
     return render_pdf("documents/batch_record.html", context)
 
 
@@ -39,7 +41,9 @@ def certificate_pdf(batch: Batch, *, generated_by: str) -> bytes:
 def labels_pdf(batch: Batch, *, size: str, generated_by: str) -> bytes:
     context = label_rules.label_context(label_rules.batch_labels(batch), size)
     context["page"] = furniture(
-        title=_("Labels %(size)s inch") % {"size": size}, identity_line=identity_line(batch), generated_by=generated_by
+        title=_("Labels %(size)s inch") % {"size": size},
+        identity_line=identity_line(batch),
+        generated_by=generated_by,
     )
     return render_pdf("documents/labels.html", context)
 

@@ -173,7 +173,11 @@ def chronology(batch: Batch) -> list[Entry]:
     timeline = lab.batch_timeline(batch)
     steps = [e.record for e in timeline if e.kind == "step"]
     amended_by = {s.amends_id: s for s in steps if s.amends_id}
-    build = {"step": lambda r: _step_entry(r, amended_by), "custody": _custody_entry, "finding": _finding_entry}
+    build = {
+        "step": lambda r: _step_entry(r, amended_by),
+        "custody": _custody_entry,
+        "finding": _finding_entry,
+    }
     return [build[e.kind](e.record) for e in timeline]
 
 
@@ -226,7 +230,11 @@ class QcRow:
 
 def qc_rows(batch: Batch) -> list[QcRow]:
     """Every QC result against its specification; a retest is marked with the result it replaces (one query)."""
-    results = list(QcResult.objects.filter(batch=batch).select_related("tested_by", "retest_of").order_by("tested_at", "id"))
+    results = list(
+        QcResult.objects.filter(batch=batch)
+        .select_related("tested_by", "retest_of")
+        .order_by("tested_at", "id")
+    )
     retested = {r.retest_of_id for r in results if r.retest_of_id}
     rows = []
     for r in results:
@@ -248,7 +256,11 @@ def _deviation_rows(batch: Batch) -> list[dict[str, Any]]:
     for d in deviation_list(batch):
         signatures = []
         if d.assessment_signature:
-            content = {"deviation": str(d.pk), "description": d.description, "impact_assessment": d.impact_assessment}
+            content = {
+                "deviation": str(d.pk),
+                "description": d.description,
+                "impact_assessment": d.impact_assessment,
+            }
             signatures.append(signature_row(d.assessment_signature, signature_is_valid(d.assessment_signature, content),
                                             _("impact assessment")))  # fmt: skip
         if d.closure_signature:

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from django.utils.translation import trans_real
 
 from batches.models import Batch
 from batches.services import step_amend
-from compliance.services.deviations import deviation_close, deviation_investigate, deviation_open
-from tests.builders import HOUR, Staff, formulated_batch, record_qc, sign_checklist
 from compliance.models import User
+from compliance.services.deviations import deviation_close, deviation_investigate, deviation_open
 from core.roles import Role
+from tests.builders import HOUR, Staff, formulated_batch, record_qc, sign_checklist
 from tests.factories import PASSWORD, UserFactory
+
+CATALOGUE = Path(__file__).resolve().parents[2] / "documents" / "locale" / "ja" / "LC_MESSAGES"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _japanese_catalogue() -> None:
+    """Compile the documents catalogue when its .mo is missing or older than the .po (CI builds .mo files).
+
+    Django caches catalogues per language once loaded, so the cache is dropped after compiling.
+    """
+    po, mo = CATALOGUE / "django.po", CATALOGUE / "django.mo"
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        return
+    subprocess.run(["msgfmt", "--check", "-o", str(mo), str(po)], check=True)
+    trans_real._translations = {}
+    trans_real._default = None
 
 
 @pytest.fixture
@@ -38,7 +57,9 @@ def amend_count(batch: Batch, staff: Staff) -> None:
 def closed_minor_deviation(batch: Batch, staff: Staff) -> None:
     deviation = deviation_open(batch=batch, actor=staff.qa, severity="minor",
                                description="Incubator door alarm for 4 minutes")  # fmt: skip
-    deviation_investigate(deviation=deviation, actor=staff.qa, investigation="Door left ajar; CO2 recovered in 3 min")
+    deviation_investigate(
+        deviation=deviation, actor=staff.qa, investigation="Door left ajar; CO2 recovered in 3 min"
+    )
     deviation_close(deviation=deviation, actor=staff.qa2, password=PASSWORD,
                     impact_assessment="No impact on product", capa="Door sensor checked")  # fmt: skip
 
