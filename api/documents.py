@@ -93,10 +93,12 @@ def _size(request: Request) -> str:
 
 
 class BatchRecordPdf(DownloadView):
+    """The batch record: identity, chronology with performers, QC, deviations, signed checklist, growth chart, amendment marks."""
+
     permission_classes = [StaffDocuments]
     document = Document.BATCH_RECORD
 
-    @extend_schema(tags=["documents"], parameters=[DIN_PARAMETER], responses=_binary(PDF, "The batch record (PDF)."),
+    @extend_schema(operation_id="batch_record_pdf", tags=["documents"], parameters=[DIN_PARAMETER], responses=_binary(PDF, "The batch record (PDF)."),
                    summary="Batch record PDF (lab staff)")  # fmt: skip
     def get(self, request: Request, din: str) -> HttpResponse:
         batch = self.batch(din)
@@ -106,10 +108,12 @@ class BatchRecordPdf(DownloadView):
 
 
 class CertificatePdf(DownloadView):
+    """The certificate of analysis: QC results against specifications, the release decision and signature, the doses."""
+
     permission_classes = [ReadAccess]
     document = Document.CERTIFICATE
 
-    @extend_schema(tags=["documents"], parameters=[DIN_PARAMETER],
+    @extend_schema(operation_id="batch_certificate_pdf", tags=["documents"], parameters=[DIN_PARAMETER],
                    responses=_binary(PDF, "The certificate of analysis (PDF)."),
                    summary="Certificate of analysis PDF (lab staff; the batch's own clinic once released)")  # fmt: skip
     def get(self, request: Request, din: str) -> HttpResponse:
@@ -120,10 +124,12 @@ class CertificatePdf(DownloadView):
 
 
 class LabelsPdf(DownloadView):
+    """A sheet of ISBT 128 labels at true size; a dose gets its infusion label only once released."""
+
     permission_classes = [StaffDocuments]
     document = Document.LABELS_PDF
 
-    @extend_schema(tags=["documents"], parameters=[DIN_PARAMETER, SIZE_PARAMETER],
+    @extend_schema(operation_id="batch_labels_pdf", tags=["documents"], parameters=[DIN_PARAMETER, SIZE_PARAMETER],
                    responses=_binary(PDF, "The label sheet (PDF).", (400, 401, 403, 404)),
                    summary="Label sheet PDF: collection, batch, QC samples, doses (lab staff)")  # fmt: skip
     def get(self, request: Request, din: str) -> HttpResponse:
@@ -136,10 +142,12 @@ class LabelsPdf(DownloadView):
 
 
 class LabelsZpl(DownloadView):
+    """The same labels in ZPL II (``^BC`` Code 128, ``^BX`` DataMatrix), one format per label."""
+
     permission_classes = [StaffDocuments]
     document = Document.LABELS_ZPL
 
-    @extend_schema(tags=["documents"], parameters=[DIN_PARAMETER, SIZE_PARAMETER],
+    @extend_schema(operation_id="batch_labels_zpl", tags=["documents"], parameters=[DIN_PARAMETER, SIZE_PARAMETER],
                    responses=_binary(ZPL, "The labels in ZPL II for Zebra-compatible printers.", (400, 401, 403, 404)),
                    summary="Labels as ZPL (lab staff)")  # fmt: skip
     def get(self, request: Request, din: str) -> HttpResponse:
@@ -159,10 +167,12 @@ BATCH_FILTERS = [
 
 
 class BatchListCsv(DownloadView):
+    """The batch list as CSV; cells that a spreadsheet would evaluate are prefixed with an apostrophe."""
+
     permission_classes = [ReadAccess]
     document = Document.BATCH_LIST_CSV
 
-    @extend_schema(tags=["documents"], parameters=BATCH_FILTERS,
+    @extend_schema(operation_id="batch_list_csv", tags=["documents"], parameters=BATCH_FILTERS,
                    responses=_binary(CSV, "The batch list as CSV, with the list's filters.", (400, 401, 403)),
                    summary="Batch list CSV (same filters and clinic scoping as GET /batches/)")  # fmt: skip
     def get(self, request: Request) -> HttpResponse:
@@ -177,10 +187,12 @@ class BatchListCsv(DownloadView):
 
 
 class TimelineCsv(DownloadView):
+    """One batch's steps, custody transfers and findings in time order, corrections spelled out."""
+
     permission_classes = [ReadAccess]
     document = Document.TIMELINE_CSV
 
-    @extend_schema(tags=["documents"], parameters=[DIN_PARAMETER],
+    @extend_schema(operation_id="batch_timeline_csv", tags=["documents"], parameters=[DIN_PARAMETER],
                    responses=_binary(CSV, "One batch's timeline as CSV."), summary="Batch timeline CSV")  # fmt: skip
     def get(self, request: Request, din: str) -> HttpResponse:
         batch = self.batch(din)
