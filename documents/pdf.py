@@ -42,11 +42,12 @@ def page_counter_content() -> str:
     return " ".join(parts)
 
 
-def furniture(*, title: str, identity_line: str, generated_by: str) -> dict[str, Any]:
+def furniture(*, title: str, identity_line: str, generated_by: str, size: str = "A4") -> dict[str, Any]:
     """The page header and footer: document title, batch identity, generated at (with zone) and by."""
     generated = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)")
     return {
         "title": title,
+        "size": size,
         "header_left": css_string(f"{title} · {identity_line}"),
         "footer_left": css_string(_("Generated %(at)s by %(who)s") % {"at": generated, "who": generated_by}),
         "footer_right": page_counter_content(),
