@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -121,3 +122,27 @@ def test_record_of_a_batch_just_collected_renders(staff: Staff) -> None:
     batch = BatchFactory()
     text = all_text(_record(batch))
     assert "Nothing recorded yet." in text and "No cell count yet." in text
+
+
+@pytest.mark.django_db
+def test_reading_the_record_costs_the_same_queries_at_a_few_and_many_steps(released: Batch, staff: Staff) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from batches.services import step_record
+    from documents.selectors import batch_record
+    from tests.factories import scan
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            batch_record(selectors.batch_page(din=released.din))
+        return len(captured)
+
+    before = queries()
+    Batch.objects.filter(pk=released.pk).update(status="in_culture")  # as if still culturing: steps accepted
+    for minutes in range(100, 0, -5):  # after the formulation, in time order
+        step_record(batch=released, kind="feeding", actor=staff.tech, scanned_identifier=scan(released.din),
+                    performed_at=timezone.now() - dt.timedelta(minutes=minutes), medium_lot="M-2")  # fmt: skip
+    assert released.steps.count() >= 26
+    assert queries() == before
