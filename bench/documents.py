@@ -109,19 +109,14 @@ def measure(din: str) -> dict[str, float]:
     from weasyprint import HTML
 
     from batches import selectors as lab
-    from documents import selectors
-    from documents.pdf import furniture
-    from documents.render import identity_line
+    from documents import render
 
     started, cpu_started = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as queries:
         batch = lab.batch_page(din=din)
-        context = selectors.batch_record(batch)
+        context = render.batch_record_context(batch, generated_by="bench")
     read = time.perf_counter()
-    context["page"] = furniture(
-        title="Batch record", identity_line=identity_line(batch), generated_by="bench", size="A4 landscape"
-    )
-    html = render_to_string("documents/batch_record.html", context)
+    html = render_to_string(render.BATCH_RECORD, context)
     templated = time.perf_counter()
     document = HTML(string=html).render()
     pdf = document.write_pdf()

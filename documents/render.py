@@ -6,6 +6,8 @@ Each function reads through ``documents.selectors`` and renders one template;
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from batches.models import Batch
@@ -22,12 +24,20 @@ def identity_line(batch: Batch) -> str:
     }  # fmt: skip
 
 
-def batch_record_pdf(batch: Batch, *, generated_by: str) -> bytes:
+BATCH_RECORD = "documents/batch_record.html"
+
+
+def batch_record_context(batch: Batch, *, generated_by: str) -> dict[str, Any]:
+    """What the batch record template gets: the record and the page furniture (the bench times it too)."""
     context = selectors.batch_record(batch)
     context["page"] = furniture(
         title=_("Batch record"), identity_line=identity_line(batch), generated_by=generated_by
     )
-    return render_pdf("documents/batch_record.html", context)
+    return context
+
+
+def batch_record_pdf(batch: Batch, *, generated_by: str) -> bytes:
+    return render_pdf(BATCH_RECORD, batch_record_context(batch, generated_by=generated_by))
 
 
 def certificate_pdf(batch: Batch, *, generated_by: str) -> bytes:
