@@ -162,19 +162,24 @@ def label_zpl(label: Label, size: str) -> str:
         f"^FO{text_x + 142 * unit},{51 * unit}^GB{18 * unit},{20 * unit},{unit}^FS",
         f"^FO{text_x + 146 * unit},{53 * unit}^A0N,{17 * unit},{14 * unit}^FH^FD{label.check_character}^FS",
         f"^FO{text_x},{74 * unit}^A0N,{11 * unit},{10 * unit}^FH^FD{_field(label.identifier)}^FS",
-        f"^FO{8 * unit},{88 * unit}^A0N,{10 * unit},{9 * unit}^FH^FDPatient {_field(label.patient_code)}^FS",
+        f"^FO{8 * unit},{96 * unit}^A0N,{12 * unit},{11 * unit}^FH^FD{_field(label.title)}^FS",
+        f"^FO{8 * unit},{114 * unit}^A0N,{11 * unit},{10 * unit}^FH^FDPatient {_field(label.patient_code)}^FS",
     ]  # fmt: skip
     if label.expires_at:
         expiry = timezone.localtime(label.expires_at).strftime("%Y-%m-%d %H:%M %Z")
-        lines.append(f"^FO{text_x},{88 * unit}^A0N,{10 * unit},{9 * unit}^FH^FDEXP {_field(expiry)}^FS")
-    if label.quarantine:
-        lines.append(f"^FO{text_x},{88 * unit}^A0N,{10 * unit},{9 * unit}^FR^FDQUARANTINE^FS")
+        lines.append(f"^FO{8 * unit},{132 * unit}^A0N,{11 * unit},{10 * unit}^FH^FDEXP {_field(expiry)}^FS")
+    if label.quarantine:  # reversed (white on black) so it cannot be missed
+        lines.append(f"^FO{8 * unit},{150 * unit}^GB{190 * unit},{16 * unit},{16 * unit}^FS")
+        lines.append(f"^FO{12 * unit},{152 * unit}^A0N,{13 * unit},{12 * unit}^FR^FDQUARANTINE^FS")
     lines.append("^XZ")
     return "\n".join(lines)
 
 
 def labels_zpl(labels: list[Label], size: str) -> str:
-    """Every label, one ``^XA``...``^XZ`` format each, ready to send to the printer."""
+    """Every label, one ``^XA``...``^XZ`` format each, ready to send to the printer.
+
+    Build ``labels`` in English for ZPL: the printer's font 0 has no Japanese glyphs.
+    """
     return "\n".join(label_zpl(label, size) for label in labels) + "\n"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from batches.models import Batch
@@ -59,4 +60,5 @@ def labels_pdf(batch: Batch, *, size: str, generated_by: str) -> bytes:
 
 
 def labels_zpl(batch: Batch, *, size: str) -> str:
-    return label_rules.labels_zpl(label_rules.batch_labels(batch), size)
+    with translation.override("en"):  # the printer's resident font has Latin glyphs only
+        return label_rules.labels_zpl(label_rules.batch_labels(batch), size)

@@ -13,7 +13,8 @@ from typing import Any
 from django.utils import timezone, translation
 
 from batches.models import Batch
-from compliance.selectors import release_signature_check
+from compliance.models import ReleaseDecision
+from compliance.selectors import release_decision_latest
 from core.audit import audit_context
 from core.errors import NotPermitted
 from core.roles import Role, is_clinic_system, require_own_clinic, require_role
@@ -54,8 +55,9 @@ def document_permit(*, actor: Any, document: str, batch: Batch | None = None) ->
 
 
 def released(batch: Batch) -> bool:
-    """True while a QA release is in force (the latest decision is a release, valid or not)."""
-    return release_signature_check(batch).valid is not None
+    """True while a QA release is in force: the latest decision is a release (its validity is printed)."""
+    latest = release_decision_latest(batch)
+    return latest is not None and latest.decision == ReleaseDecision.Decision.RELEASE
 
 
 def download_log(

@@ -42,6 +42,7 @@ def test_label_prints_the_eye_readable_din_with_flags_and_boxed_k(released: Batc
     assert f"={released.din}{flags}" in text
     assert released.therapy.patient.code in text
     assert f"{released.din}{k}-1" in text  # the dose identifier
+    assert re.search(r"page 1 of \d+", text) and "Generated" in text and "by Taro Technician" in text
 
 
 @pytest.mark.django_db
@@ -80,7 +81,9 @@ def test_zpl_carries_the_same_fields_as_the_sheet(released: Batch, size: str) ->
         assert f"^FD{label.flags}^FS" in body and f"^FD{label.check_character}^FS" in body
         assert f"^FD{label.identifier}^FS" in body
         assert f"Patient {label.patient_code}" in body.replace("_2D", "-")
+        assert f"^FD{label.title}^FS" in body.replace("_3A", ":")  # what the item is, in English
         assert ("EXP " in body) == (label.kind == labels.LabelKind.DOSE)
+        assert ("QUARANTINE" in body) == (label.kind == labels.LabelKind.QUARANTINE)
 
 
 def test_zpl_field_data_cannot_inject_commands() -> None:

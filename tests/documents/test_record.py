@@ -113,6 +113,8 @@ def test_certificate_has_qc_against_spec_release_signature_and_doses(released: B
     dose = released.doses.get()
     assert f"{released.din}{k}-1" in text
     assert dose.expires_at is not None and "Released" in text
+    for number, page in enumerate(page_texts(pdf), start=1):
+        assert f"page {number} of " in page and "by Kenji QC" in page
 
 
 @pytest.mark.django_db
@@ -125,7 +127,9 @@ def test_record_of_a_batch_just_collected_renders(staff: Staff) -> None:
 
 
 @pytest.mark.django_db
-def test_reading_the_record_costs_the_same_queries_at_a_few_and_many_steps(released: Batch, staff: Staff) -> None:
+def test_reading_the_record_costs_the_same_queries_at_a_few_and_many_steps(
+    released: Batch, staff: Staff
+) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
