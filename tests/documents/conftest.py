@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from django.utils.translation import trans_real
 
 from batches.models import Batch
@@ -15,7 +13,7 @@ from batches.services import step_amend
 from compliance.models import User
 from compliance.services.deviations import deviation_close, deviation_investigate, deviation_open
 from core.roles import Role
-from tests.builders import HOUR, Staff, formulated_batch, record_qc, sign_checklist
+from tests.builders import Staff, formulated_batch, record_qc, sign_checklist
 from tests.factories import PASSWORD, UserFactory
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "documents" / "locale" / "ja" / "LC_MESSAGES"
@@ -83,6 +81,3 @@ def released(staff: Staff, pending_batch: Batch) -> Batch:
     batch_release(batch=pending_batch, actor=staff.qa, password=PASSWORD, decision="release")
     pending_batch.refresh_from_db()
     return pending_batch
-
-
-__all__ = ["HOUR", "dt", "timezone"]
