@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "compliance",
     "batches",
     "monitoring",
+    "documents",
     "web",
     "demo",
 ]
