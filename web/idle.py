@@ -36,7 +36,7 @@ def idle_seconds_left(request: HttpRequest, now: float | None = None) -> int:
     now = time.time() if now is None else now
     timeout = settings.LIMS_IDLE_TIMEOUT.total_seconds()
     last = request.session.get(LAST_SEEN)
-    return int(timeout if last is None else max(0.0, last + timeout - now))
+    return round(timeout if last is None else max(0.0, last + timeout - now))
 
 
 class IdleLogoutMiddleware:
