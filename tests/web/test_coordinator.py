@@ -8,25 +8,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from batches.models import Batch, Clinic, Patient
+from batches.models import Batch, Clinic
 from compliance.models import AdministrationAttempt, Infusion, InfusionObservation
 from compliance.services.scheduling import infusion_administer, infusion_schedule
 from core.roles import Role
-from tests.builders import Staff, released_batch
+from tests.builders import Staff, ready_batch
 from tests.factories import ClinicFactory, UserFactory, coordinator_of, scan
 from tests.web.conftest import login, new_batch
 
 pytestmark = pytest.mark.django_db
 LOCAL = "%Y-%m-%dT%H:%M"
-
-
-def ready_batch(staff: Staff, clinic: Clinic) -> Batch:
-    """A released batch of ``clinic`` whose patient is inside the infusion window today (day 40)."""
-    batch = released_batch(staff, injured_days_ago=20)
-    Patient.objects.filter(pk=batch.therapy.patient_id).update(
-        clinic=clinic, injury_date=timezone.localdate() - dt.timedelta(days=40)
-    )
-    return Batch.objects.select_related("therapy__patient").get(pk=batch.pk)
 
 
 def local(value: dt.datetime) -> str:
