@@ -9,6 +9,7 @@ calls carry no session and are not concerned.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -57,7 +58,7 @@ class IdleLogoutMiddleware:
         return self.get_response(request)
 
     def _signed_out(self, request: HttpRequest) -> HttpResponse:
-        minutes = int(settings.LIMS_IDLE_TIMEOUT.total_seconds() // 60)
+        minutes = max(1, math.ceil(settings.LIMS_IDLE_TIMEOUT.total_seconds() / 60))
         logout(request)
         messages.info(
             request,
