@@ -51,6 +51,9 @@ class IdleLogoutMiddleware:
         if user is not None and user.is_authenticated:
             now = time.time()
             if idle_seconds_left(request, now) <= 0:
+                if request.path.startswith("/api/"):
+                    logout(request)  # the API answers as to anyone unauthenticated (problem+json)
+                    return self.get_response(request)
                 return self._signed_out(request)
             last = request.session.get(LAST_SEEN)
             if last is None or now - last >= WRITE_EVERY_SECONDS:
