@@ -250,6 +250,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-expiry": {"task": "compliance.sweep_expiry", "schedule": 300.0, "options": {"expires": 280}},
 }
 # A worker starting up sweeps at once (make run shows flags within a minute); tests start workers themselves.
+# /readyz and the QA banner call the background work stale when no full sweep has
+# completed for this long (seconds): three missed runs of the 5-minute schedule.
+SWEEP_STALE_AFTER = env.int("SWEEP_STALE_AFTER", default=900)
 CELERY_SWEEP_ON_WORKER_READY = env.bool("CELERY_SWEEP_ON_WORKER_READY", default=LIMS_ENV != "test")
 
 # --- E-mail -------------------------------------------------------------------
