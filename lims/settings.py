@@ -179,7 +179,13 @@ REST_FRAMEWORK = {
     # JSON only, bounded: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, nesting past 32 levels a 400.
     "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_PER_TOKEN", default="1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_RATE_PER_TOKEN", default="1200/min"),
+        # Wrong, expired or revoked bearer tokens, per client address (api.auth).
+        "failed_auth": env.str("API_RATE_FAILED_AUTH", default="30/min"),
+    },
+    # Client addresses behind this many trusted proxies come from X-Forwarded-For.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.base.Pagination",
@@ -199,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_throttling",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CollectionKindEnum": "batches.models.Collection.Kind",
         "LocationKindEnum": "batches.models.Location.Kind",
@@ -206,8 +216,21 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery -----------------------------------------------------------------
+# --- Cache (API throttling, shared by every process) -------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Throttle counters must be shared by every gunicorn worker and every server,
+# so the cache is Redis when there is one and a database table otherwise
+# (created by core's migration); never a per-process memory cache.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "lims_cache"}
+    )
+}
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="lims")
+
+# --- Celery -----------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
