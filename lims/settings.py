@@ -37,7 +37,7 @@ for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
 
 DEBUG = env.bool("DJANGO_DEBUG", default=LIMS_ENV == "development")
 # Not a secret: only ever used outside production, where the checks here refuse it.
-DEVELOPMENT_SECRET_KEY = "insecure-development-key-never-used-in-production"
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-never-used-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured(
