@@ -8,6 +8,7 @@ PostgreSQL under ``var/``; production refuses to start without one.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -67,6 +68,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_htmx",
     "core",
     "compliance",
@@ -84,11 +88,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "web.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.audit.middleware.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "lims.urls"
@@ -130,6 +137,27 @@ AUTH_PASSWORD_VALIDATORS = [
 if LIMS_ENV == "test":
     # Hashing speed only; the algorithm under test is Django's, not ours.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# --- Login: lockout (django-axes) and the second factor (django-otp) -----------
+# Password logins (the staff login and the admin) lock after AXES_FAILURE_LIMIT
+# failures per account and, separately, per client address. The signing
+# re-authentication does not go through authenticate() and keeps its own lockout.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "web.views.second_factor.locked_out"
+AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
+# Roles that must pass a TOTP code after the password ("admin" = staff/superusers).
+# Production requires it for QA and admins; development and test leave it to
+# SECOND_FACTOR_ROLES so the demo logins and the suite's logins stay simple
+# (tests/ops/test_login_hardening.py turns it on and proves it).
+SECOND_FACTOR_ROLES = env.list("SECOND_FACTOR_ROLES", default=["qa", "admin"] if PRODUCTION else [])
+if PRODUCTION and not {"qa", "admin"} <= set(SECOND_FACTOR_ROLES):
+    raise ImproperlyConfigured("SECOND_FACTOR_ROLES must include qa and admin in production.")
+OTP_TOTP_ISSUER = "Cell processing LIMS"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

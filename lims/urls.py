@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from lims import health
 from web import views as batch_views
+from web.views import second_factor
 
 admin.site.site_header = "Cell processing LIMS"
 admin.site.site_title = "LIMS admin"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/second-factor/", second_factor.second_factor, name="second-factor"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.lab.urls")),
     path("api/v1/", include("api.gmp.urls")),

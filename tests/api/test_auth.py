@@ -92,7 +92,7 @@ def test_requests_over_the_token_rate_are_429(clinic_a, monkeypatch):
 def test_session_login_works_and_keeps_csrf_protection(user_with_role):
     user = user_with_role(Role.TECHNICIAN)
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
     assert client.get(f"{API}/batches/").status_code == 200
     body = assert_problem(client.post(f"{API}/collections/", {}, format="json"), 403)
     assert "CSRF" in body["detail"]
