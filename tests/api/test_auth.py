@@ -14,7 +14,6 @@ from compliance.models import ApiToken
 from compliance.tokens import token_authenticate, token_hash, token_issue, token_revoke
 from core.roles import Role
 from tests.api.conftest import API, assert_problem, bearer
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
