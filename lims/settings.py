@@ -301,7 +301,12 @@ CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="lims")
 # --- Celery -----------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # A task taken by a worker that then dies (SIGKILL, OOM, a lost machine) goes back
+    # to the queue after this many seconds. It must exceed the longest countdown a
+    # task can wait in a worker (retry_backoff_max 300 s) plus its time limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
+    }
 else:
     # A broker that needs no server: kombu's filesystem transport under var/.
     _queue = VAR_DIR / "celery" / "queue"
