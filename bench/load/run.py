@@ -95,7 +95,7 @@ def main() -> int:
             peak = [0]
             stop = threading.Event()
 
-            def sample() -> None:
+            def sample(stop: threading.Event = stop, peak: list[int] = peak) -> None:
                 while not stop.is_set():
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [DATABASE])
