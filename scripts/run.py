@@ -234,6 +234,10 @@ def service_argvs(args: argparse.Namespace) -> dict[str, list[str]]:
             "INFO",
             "--concurrency",
             str(args.concurrency),
+            # Gossip and mingle (worker-to-worker chatter) are unused here; each opens
+            # broker channels that a Redis outage can leave half-closed (kombu #582).
+            "--without-gossip",
+            "--without-mingle",
         ),
         "beat": python(
             "-m",
