@@ -166,3 +166,9 @@ def test_the_database_going_away_is_a_clean_503_with_retry_after_never_a_500(cli
     assert "server closed" not in response.content.decode()
     page = client.get("/database-gone/")
     assert page.status_code == 503 and page["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("parameter", ["patient", "status", "therapy"])
+def test_an_empty_filter_is_a_400_not_every_batch(parameter, tech_client):
+    body = assert_problem(tech_client.get(f"/api/v1/batches/?{parameter}="), 400)
+    assert parameter in body["errors"]
