@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 
 from batches.domain import BatchStatus
@@ -27,7 +28,23 @@ class CoiFilter(filters.CharFilter):
     field_class = CoiField
 
 
-class BatchFilter(filters.FilterSet):
+class StrictFilterSet(filters.FilterSet):
+    """A filter named in the query string must have a value.
+
+    django-filter reads ``?patient=`` as "no filter" and answers every batch;
+    a client that meant to filter gets far more than it asked for. So an empty
+    value is a 400 naming the parameter, like any other bad value.
+    """
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters:
+            if name in self.data and self.data.get(name) == "":
+                self.form.add_error(name, gettext("Give a value, or leave the parameter out."))
+        return valid and not self.form.errors
+
+
+class BatchFilter(StrictFilterSet):
     status = filters.ChoiceFilter(choices=[(s.value, s.label) for s in BatchStatus])
     patient = filters.UUIDFilter(field_name="therapy__patient_id", help_text="Patient id (UUID).")
     therapy = CoiFilter(field_name="therapy__coi", help_text="Therapy COI.")

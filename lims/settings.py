@@ -37,8 +37,21 @@ for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
     _required_in_production(_name)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=LIMS_ENV == "development")
-# Not a secret: only ever used outside production, where the check above forces a real key.
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-never-used-in-production")
+# Not a secret: only ever used outside production, where the checks here refuse it.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-never-used-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG must be off in production: it shows settings and data on errors."
+    )
+if PRODUCTION and (
+    SECRET_KEY == DEVELOPMENT_SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(set(SECRET_KEY)) < 5
+    or len(SECRET_KEY) < 50
+):  # fmt: skip
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the development key or too weak for production: use at least 50 random characters, "
+        'e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -54,6 +67,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_htmx",
     "core",
     "compliance",
@@ -72,11 +89,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "web.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "web.idle.IdleLogoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.audit.middleware.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "lims.urls"
@@ -93,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "web.context_processors.sweep_health",
             ],
         },
     },
@@ -118,6 +140,27 @@ AUTH_PASSWORD_VALIDATORS = [
 if LIMS_ENV == "test":
     # Hashing speed only; the algorithm under test is Django's, not ours.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# --- Login: lockout (django-axes) and the second factor (django-otp) -----------
+# Password logins (the staff login and the admin) lock after AXES_FAILURE_LIMIT
+# failures per account and, separately, per client address. The signing
+# re-authentication does not go through authenticate() and keeps its own lockout.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "web.views.second_factor.locked_out"
+AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
+# Roles that must pass a TOTP code after the password ("admin" = staff/superusers).
+# Production requires it for QA and admins; development and test leave it to
+# SECOND_FACTOR_ROLES so the demo logins and the suite's logins stay simple
+# (tests/ops/test_login_hardening.py turns it on and proves it).
+SECOND_FACTOR_ROLES = env.list("SECOND_FACTOR_ROLES", default=["qa", "admin"] if PRODUCTION else [])
+if PRODUCTION and not {"qa", "admin"} <= set(SECOND_FACTOR_ROLES):
+    raise ImproperlyConfigured("SECOND_FACTOR_ROLES must include qa and admin in production.")
+OTP_TOTP_ISSUER = "Cell processing LIMS"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -164,6 +207,25 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Content-Security-Policy (django-csp), in every profile so the browser tests see
+# what production sends: scripts only from our own static files (no inline
+# script, no CDN); styles also inline (HTMX's indicator style, SVG attributes).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Domain ---------------------------------------------------------------
 # ISBT 128 Facility Identification Number of this cell processing facility.
@@ -185,7 +247,13 @@ REST_FRAMEWORK = {
     # JSON only, bounded: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, nesting past 32 levels a 400.
     "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_PER_TOKEN", default="1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_RATE_PER_TOKEN", default="1200/min"),
+        # Wrong, expired or revoked bearer tokens, per client address (api.auth).
+        "failed_auth": env.str("API_RATE_FAILED_AUTH", default="30/min"),
+    },
+    # Client addresses behind this many trusted proxies come from X-Forwarded-For.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.base.Pagination",
@@ -203,8 +271,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs need a login in production unless API_SCHEMA_PUBLIC opens them.
+    "SERVE_PERMISSIONS": (
+        ["rest_framework.permissions.IsAuthenticated"]
+        if PRODUCTION and not env.bool("API_SCHEMA_PUBLIC", default=False)
+        else ["rest_framework.permissions.AllowAny"]
+    ),
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_throttling",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CollectionKindEnum": "batches.models.Collection.Kind",
         "LocationKindEnum": "batches.models.Location.Kind",
@@ -212,11 +290,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery -----------------------------------------------------------------
+# --- Cache (API throttling, shared by every process) -------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Throttle counters must be shared by every gunicorn worker and every server,
+# so the cache is Redis when there is one and a database table otherwise
+# (created by core's migration); never a per-process memory cache.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "lims_cache"}
+    )
+}
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="lims")
+
+# --- Celery -----------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # A task taken by a worker that then dies (SIGKILL, OOM, a lost machine) goes back
+    # to the queue after this many seconds. It must exceed the longest countdown a
+    # task can wait in a worker (retry_backoff_max 300 s) plus its time limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
+    }
 else:
     # A broker that needs no server: kombu's filesystem transport under var/.
     _queue = VAR_DIR / "celery" / "queue"
@@ -256,6 +352,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-expiry": {"task": "compliance.sweep_expiry", "schedule": 300.0, "options": {"expires": 280}},
 }
 # A worker starting up sweeps at once (make run shows flags within a minute); tests start workers themselves.
+# /readyz and the QA banner call the background work stale when no full sweep has
+# completed for this long (seconds): three missed runs of the 5-minute schedule.
+SWEEP_STALE_AFTER = env.int("SWEEP_STALE_AFTER", default=900)
 CELERY_SWEEP_ON_WORKER_READY = env.bool("CELERY_SWEEP_ON_WORKER_READY", default=LIMS_ENV != "test")
 
 # --- E-mail -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.db import OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from monitoring import sweeps
+from monitoring.runs import sweep_lease
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,13 @@ def _summary(results: list[sweeps.SweepResult]) -> dict[str, dict[str, int]]:
 
 @shared_task(name="batches.sweep_all", **TASK_OPTIONS)
 def sweep_all(self: Task) -> dict[str, Any]:
-    """Every sweep once (the beat schedule's main entry)."""
-    full = sweeps.sweep_all()
-    return {"flags": _summary(full.flags), "doses_expired": full.expiry.doses_expired}
+    """Every sweep once (the beat schedule's main entry), under the sweep's lease."""
+    with sweep_lease("sweep_all") as run:
+        if run is None:
+            return {"skipped": True}
+        full = sweeps.sweep_all()
+        run.summary = {"flags": _summary(full.flags), "doses_expired": full.expiry.doses_expired}
+        return run.summary
 
 
 @shared_task(name="batches.sweep_culture", **TASK_OPTIONS)
@@ -100,9 +105,13 @@ def sweep_qc_late(self: Task) -> dict[str, int]:
 @shared_task(name="compliance.sweep_expiry", **TASK_OPTIONS)
 def sweep_expiry(self: Task) -> dict[str, Any]:
     """Expire doses past their shelf life, expire batches left with none, flag doses expiring soon."""
-    expiry, expiring = sweeps.sweep_expiry()
-    return {
-        "doses_expired": expiry.doses_expired,
-        "batches_expired": expiry.batches_expired,
-        "expiring_opened": len(expiring.opened),
-    }
+    with sweep_lease("sweep_expiry") as run:
+        if run is None:
+            return {"skipped": True}
+        expiry, expiring = sweeps.sweep_expiry()
+        run.summary = {
+            "doses_expired": expiry.doses_expired,
+            "batches_expired": expiry.batches_expired,
+            "expiring_opened": len(expiring.opened),
+        }
+        return run.summary

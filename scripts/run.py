@@ -5,8 +5,10 @@ Steps: ``manage.py migrate``, ``manage.py seed_demo``, then three children with
 prefixed output: the web server (gunicorn), a Celery worker and Celery beat.
 Once ``/healthz`` answers it prints where to log in and the demo logins.
 
-Ctrl-C (SIGINT) or SIGTERM stops every child. If any child dies, the others
-are stopped and the script exits non-zero. Without ``DATABASE_URL`` the
+Ctrl-C (SIGINT) or SIGTERM stops every child. A child that dies on its own
+(a worker killed by a broker outage, say) is restarted with exponential backoff
+(1 s, 2 s, 4 s ... at most 60 s; the backoff resets once it has run for five
+minutes), so one crash never takes the whole system down. Without ``DATABASE_URL`` the
 settings start the embedded PostgreSQL under ``var/pgdata``; this script stops
 it on the way out only if it was not already running when the script began.
 
@@ -25,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -34,6 +37,9 @@ VAR_DIR = BASE_DIR / "var"
 STOP_GRACE_SECONDS = 15.0
 HEALTH_TIMEOUT_SECONDS = 90.0
 POLL_SECONDS = 0.2
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 60.0
+STABLE_SECONDS = 300.0  # a child up this long is healthy again: its next crash restarts after 1 s
 COLOURS = {"migrate": 33, "seed": 33, "web": 32, "worker": 36, "beat": 35, "run": 1, "db": 33}
 
 
@@ -62,6 +68,13 @@ class Child:
     process: subprocess.Popen[bytes]
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    crashes: int = 0  # crashes in a row, each within STABLE_SECONDS of its start
+
+
+def restart_delay(crashes: int) -> float:
+    """Seconds to wait before restarting a child that crashed ``crashes`` times in a row."""
+    return min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** max(0, crashes - 1))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -221,6 +234,10 @@ def service_argvs(args: argparse.Namespace) -> dict[str, list[str]]:
             "INFO",
             "--concurrency",
             str(args.concurrency),
+            # Gossip and mingle (worker-to-worker chatter) are unused here; each opens
+            # broker channels that a Redis outage can leave half-closed (kombu #582).
+            "--without-gossip",
+            "--without-mingle",
         ),
         "beat": python(
             "-m",
@@ -280,14 +297,41 @@ def prepare(
     return seed.lines
 
 
-def supervise(children: list[Child], stop: threading.Event, out: Printer) -> int:
-    """Wait until a stop is requested (exit 0) or a child dies (exit non-zero)."""
+def supervise(
+    children: list[Child],
+    stop: threading.Event,
+    out: Printer,
+    respawn: Callable[[Child], Child] | None = None,
+) -> int:
+    """Keep the children running until a stop is requested (exit 0).
+
+    A child that exits on its own is restarted by ``respawn`` after
+    ``restart_delay``; without ``respawn`` (one-shot use) a death ends the run
+    with the child's status.
+    """
+    due: dict[str, float] = {}  # child name -> monotonic time of its restart
     while not stop.wait(POLL_SECONDS):
-        dead = first_dead(children)
-        if dead is not None:
-            code = dead.process.returncode
-            out.line("run", f"{dead.name} exited with status {code}: stopping the others")
-            return code if code and code > 0 else 1
+        now = time.monotonic()
+        for index, child in enumerate(children):
+            code = child.process.poll()
+            if code is None:
+                continue
+            if respawn is None:
+                out.line("run", f"{child.name} exited with status {code}: stopping the others")
+                return code if code and code > 0 else 1
+            if child.name not in due:
+                if now - child.started_at >= STABLE_SECONDS:
+                    child.crashes = 0
+                child.crashes += 1
+                delay = restart_delay(child.crashes)
+                due[child.name] = now + delay
+                out.line("run", f"{child.name} exited with status {code}: restarting in {delay:.0f} s")
+            elif now >= due[child.name]:
+                del due[child.name]
+                fresh = respawn(child)
+                fresh.crashes = child.crashes
+                children[index] = fresh
+                out.line("run", f"restarted {fresh.name} (pid {fresh.process.pid})")
     out.line("run", "stop requested")
     return 0
 
@@ -298,8 +342,13 @@ def serve(args: argparse.Namespace, env: dict[str, str], out: Printer, stop: thr
     if seed_lines is None:
         return 0 if stop.is_set() else 1
     children: list[Child] = []
+    argvs = service_argvs(args)
+
+    def respawn(dead: Child) -> Child:
+        return spawn(dead.name, argvs[dead.name], env, out)
+
     try:
-        for name, argv in service_argvs(args).items():
+        for name, argv in argvs.items():
             out.line("run", f"starting {name}")
             children.append(spawn(name, argv, env, out))
         host = "127.0.0.1" if args.host in {"0.0.0.0", "::", ""} else args.host  # noqa: S104
@@ -310,7 +359,7 @@ def serve(args: argparse.Namespace, env: dict[str, str], out: Printer, stop: thr
             out.line(
                 "run", f"warning: {base_url}/healthz did not answer 200 within {HEALTH_TIMEOUT_SECONDS:.0f}s"
             )
-        return supervise(children, stop, out)
+        return supervise(children, stop, out, respawn)
     finally:
         stop_children(children, out)
 

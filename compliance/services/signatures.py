@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -13,6 +14,8 @@ from compliance.domain.signatures import canonical, content_hash
 from compliance.models import Signature, User
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, SignatureRefused
+
+logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -24,7 +27,8 @@ def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = 
 
     Runs in its own transaction before the signed action, so every failure
     stays recorded (in the user row's audit entries) even though the action
-    is refused. Attempts while locked count as failures too.
+    is refused. Attempts while locked are refused without counting, so a lock
+    never extends itself: it ends 15 minutes after the fifth failure.
 
     The user row is locked FOR NO KEY UPDATE, not FOR UPDATE: every audited
     row naming this user (``opened_by``, ``signer``...) checks its foreign key
@@ -42,9 +46,11 @@ def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = 
                 f"Signing is locked after {MAX_FAILURES} wrong passwords until "
                 f"{timezone.localtime(locked.signing_locked_until):%H:%M}.",
             )
-        elif not (locked.is_active and locked.check_password(password)):
-            refusal = SignatureRefused("wrong_password", "The password is not correct; nothing was signed.")
-        _record_attempt(locked, refusal, now)
+            logger.warning("signing attempt by user %s refused while locked", locked.pk)
+        else:
+            if not (locked.is_active and locked.check_password(password)):
+                refusal = SignatureRefused("wrong_password", "The password is not correct; nothing was signed.")
+            _record_attempt(locked, refusal, now)
     if refusal is not None:
         raise refusal
 

@@ -14,7 +14,6 @@ from compliance.models import ApiToken
 from compliance.tokens import token_authenticate, token_hash, token_issue, token_revoke
 from core.roles import Role
 from tests.api.conftest import API, assert_problem, bearer
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +91,7 @@ def test_requests_over_the_token_rate_are_429(clinic_a, monkeypatch):
 def test_session_login_works_and_keeps_csrf_protection(user_with_role):
     user = user_with_role(Role.TECHNICIAN)
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
     assert client.get(f"{API}/batches/").status_code == 200
     body = assert_problem(client.post(f"{API}/collections/", {}, format="json"), 403)
     assert "CSRF" in body["detail"]

@@ -154,3 +154,21 @@ def test_unexpected_error_on_a_page_keeps_the_html_500(client):
     response = client.get("/broken/")
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+@override_settings(ROOT_URLCONF="tests.api.raising_urls")
+def test_the_database_going_away_is_a_clean_503_with_retry_after_never_a_500(client):
+    client.raise_request_exception = False
+    response = client.get("/api/v1/database-gone/")
+    body = assert_problem(response, 503)
+    assert body["code"] == "database_unavailable" and "nothing was saved" in body["detail"]
+    assert response["Retry-After"] == "5"
+    assert "server closed" not in response.content.decode()
+    page = client.get("/database-gone/")
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("parameter", ["patient", "status", "therapy"])
+def test_an_empty_filter_is_a_400_not_every_batch(parameter, tech_client):
+    body = assert_problem(tech_client.get(f"/api/v1/batches/?{parameter}="), 400)
+    assert parameter in body["errors"]

@@ -66,7 +66,7 @@ def test_admin_form_refuses_a_coordinator_without_a_clinic(client, admin_user):
     from django.contrib.auth.models import Group
 
     user = UserFactory(role=Role.TECHNICIAN)
-    client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)
     coordinator = Group.objects.get(name=Role.COORDINATOR)
 
     response = client.post(

@@ -12,20 +12,25 @@ released batch with a scheduled infusion, a formulated batch with an open
 deviation): bodies and queries then reach the serializers and services instead
 of stopping at a 404.
 
-Checks, on every response:
+Checks, on every response: every schemathesis check that applies to a
+stateless run (issue 14):
 
-* ``not_a_server_error``: never a 5xx, whatever the client sends (API.md).
-* ``response_schema_conformance``: a body of a documented status matches its schema.
-* ``content_type_conformance``: JSON, FHIR JSON and problem+json where documented.
+* ``not_a_server_error``: never a 5xx, whatever the client sends (API.md);
+* ``status_code_conformance``: only documented statuses (429 is documented on
+  every operation by ``api.schema.document_throttling``);
+* ``content_type_conformance`` and ``response_headers_conformance``;
+* ``response_schema_conformance``: a body of a documented status matches its schema;
+* ``negative_data_rejection``: schema-violating input is refused (found: an empty
+  ``?patient=`` filter answered every batch; now a 400);
+* ``missing_required_header``, ``ignored_auth`` (a request without or with a
+  broken token is refused), ``unsupported_method`` (405 with ``Allow``) and
+  ``allow_header_conformance``.
 
-Not checked: ``status_code_conformance``. Every operation documents the statuses
-the contract names (2xx, 400, 401, 403, 404, 409), but 429 (per-token
-throttling) and the 405/415 DRF gives for a method or media type an operation
-does not have are deliberately left out of the schema: correct answers a fuzzer
-can provoke, not defects, and listing them on every operation would only add
-noise to the published contract. The coverage phase (every boundary and
-negative case the schema implies) is not run: it is not bounded by an example
-count and takes minutes.
+Not run: ``positive_data_acceptance`` (a schema-valid request that a rule
+refuses with 409, or that names nothing real (404), is a correct answer, not a
+defect), and the stateful ``use_after_free``/``ensure_resource_availability``
+(the API deletes nothing). The coverage phase is not run: it is not bounded by
+an example count and takes minutes.
 
 The stock ``@schema.parametrize()`` of a lazily loaded schema does not run on
 pytest 9 (schemathesis 4.32 reads ``Function._nodeid``), so the test walks the
@@ -50,7 +55,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
 
 from compliance.services.deviations import deviation_open
 from compliance.services.scheduling import infusion_schedule
@@ -63,7 +78,18 @@ pytestmark = pytest.mark.django_db
 
 # A deeper local run: SCHEMATHESIS_MAX_EXAMPLES=100 pytest tests/api/test_schemathesis.py
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "5"))
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    missing_required_header,
+    ignored_auth,
+    unsupported_method,
+    allow_header_conformance,
+]
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def test_insert_records_the_full_new_row():
 
 def test_admin_change_is_attributed_to_the_signed_in_user(client, admin_user):
     clinic = ClinicFactory(code="KEIO", name="Keio clinic")
-    client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)
 
     response = client.post(
         f"/admin/batches/clinic/{clinic.pk}/change/",
@@ -183,7 +183,7 @@ def test_regulated_records_cannot_be_deleted():
 
 def test_admin_offers_no_delete_for_regulated_records(client, admin_user):
     clinic = ClinicFactory()
-    client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)
 
     response = client.post(f"/admin/batches/clinic/{clinic.pk}/delete/", {"post": "yes"})
 
@@ -293,7 +293,7 @@ def test_admin_revokes_a_token_and_never_shows_its_hash(client, admin_user, tech
     from compliance.tokens import token_authenticate, token_issue
 
     token, key = token_issue(user=technician)
-    client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)
 
     page = client.get(f"/admin/compliance/apitoken/{token.pk}/change/")
     response = client.post(

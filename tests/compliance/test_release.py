@@ -241,11 +241,38 @@ def test_wrong_passwords_lock_signing_for_15_minutes_and_every_failure_is_record
     failures = AuditEntry.objects.filter(
         table_name="compliance_user", object_pk=str(staff.qc.pk), reason__startswith="signature refused"
     )
-    assert failures.count() == 6
+    assert failures.count() == 5, "the five counted failures; the attempt while locked is refused uncounted"
     assert not Signature.objects.filter(signer=staff.qc).exists()
 
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=16)):
         sign(PASSWORD)
+    assert Signature.objects.filter(signer=staff.qc, meaning="reviewed").count() == 1
+
+
+def test_attempts_while_locked_do_not_extend_the_lock(staff):
+    batch = formulated_batch(staff)
+    record_qc(batch, staff)
+    start = timezone.now()
+
+    def sign(password):
+        checklist_item_sign(
+            batch=batch, item_code="qc_within_spec", actor=staff.qc, password=password, meaning="reviewed"
+        )
+
+    for _ in range(5):
+        with pytest.raises(SignatureRefused):
+            sign("wrong")
+    locked_until = User.objects.get(pk=staff.qc.pk).signing_locked_until
+    # Someone keeps hammering during the lock, with wrong and right passwords, until minute 14.
+    for minute in range(1, 15):
+        with time_machine.travel(start + dt.timedelta(minutes=minute)):
+            for password in ("wrong", "wrong", PASSWORD):
+                with pytest.raises(SignatureRefused) as refused:
+                    sign(password)
+                assert refused.value.code == "signing_locked"
+    assert User.objects.get(pk=staff.qc.pk).signing_locked_until == locked_until
+    with time_machine.travel(locked_until + dt.timedelta(seconds=1)):
+        sign(PASSWORD)  # the lock ended when it said it would
     assert Signature.objects.filter(signer=staff.qc, meaning="reviewed").count() == 1
 
 

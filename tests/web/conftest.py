@@ -42,7 +42,7 @@ def new_batch(clinic: Clinic | None = None, *, hours_ago: float = 24) -> Batch:
 
 
 def login(client: Client, user: User) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
     return client
 
 
