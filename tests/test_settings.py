@@ -85,8 +85,9 @@ def test_the_api_schema_needs_a_login_in_production():
         "print(settings.SPECTACULAR_SETTINGS['SERVE_PERMISSIONS'])"
     )
     env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "lims.settings", **PRODUCTION}
-    run = lambda extra: (
-        subprocess.run(  # noqa: E731
+
+    def run(extra: dict[str, str]) -> str:
+        return subprocess.run(
             [sys.executable, "-c", code],
             cwd=ROOT,
             env={**env, **extra},
@@ -94,6 +95,6 @@ def test_the_api_schema_needs_a_login_in_production():
             text=True,
             timeout=60,
         ).stdout
-    )
+
     assert "IsAuthenticated" in run({})
     assert "AllowAny" in run({"API_SCHEMA_PUBLIC": "true"})

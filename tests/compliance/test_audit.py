@@ -9,7 +9,7 @@ from batches.models import Batch, Clinic
 from batches.services import batch_transition, clinic_create
 from compliance.models import AuditChainHead, AuditEntry
 from core.audit import audit_context, verify_chain
-from tests.factories import PASSWORD, BatchFactory, ClinicFactory
+from tests.factories import BatchFactory, ClinicFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,6 @@ from compliance.models import User
 from core.roles import Role
 from tests.builders import Staff
 from tests.factories import (
-    PASSWORD,
     ClinicFactory,
     PatientFactory,
     UserFactory,
