@@ -49,7 +49,9 @@ def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = 
             logger.warning("signing attempt by user %s refused while locked", locked.pk)
         else:
             if not (locked.is_active and locked.check_password(password)):
-                refusal = SignatureRefused("wrong_password", "The password is not correct; nothing was signed.")
+                refusal = SignatureRefused(
+                    "wrong_password", "The password is not correct; nothing was signed."
+                )
             _record_attempt(locked, refusal, now)
     if refusal is not None:
         raise refusal
