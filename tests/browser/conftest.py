@@ -87,6 +87,24 @@ def _short_timeouts(page: Page) -> None:
     page.set_default_navigation_timeout(15_000)
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violations(page: Page) -> Any:
+    """Every page passes the production Content-Security-Policy (no inline script, nothing foreign).
+
+    Chromium reports each refused script, style or frame on the console; any such
+    report fails the test that caused it (issue 14: a CSP the UI passes).
+    """
+    violations: list[str] = []
+
+    def watch(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", watch)
+    yield
+    assert not violations, "\n".join(violations)
+
+
 # --- signing in ---------------------------------------------------------------------
 
 
