@@ -14,19 +14,16 @@ PAGES = {
     # page: roles allowed (every other role gets 403)
     "batches:list": ALL,
     "home": ALL,
-    "batches:worklists": ("technician", "qa"),
     "batches:notifications": ALL,
     "batches:detail": ALL,
     "compliance:checklist": ("technician", "qc", "qa"),
+    "qc:results": ("qc", "qa"),
 }
+BATCH_PAGES = ("batches:detail", "compliance:checklist", "qc:results")
 
 
 def _url(name, batch):
-    return (
-        reverse(name, args=[batch.din])
-        if name in ("batches:detail", "compliance:checklist")
-        else reverse(name)
-    )
+    return reverse(name, args=[batch.din]) if name in BATCH_PAGES else reverse(name)
 
 
 @pytest.mark.parametrize("role", ALL)
@@ -39,7 +36,44 @@ def test_page_renders_for_allowed_roles_and_refuses_others(client, users, batch,
     assert response.status_code == (200 if role in PAGES[name] else 403)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize(
+    ("role", "sections"),
+    [
+        ("technician", ["Feeding due by end of today", "Open flags"]),
+        ("qc", ["QC tests due and late"]),
+        (
+            "qa",
+            [
+                "Batches awaiting QA release",
+                "Open deviations",
+                "Findings awaiting QA assessment",
+                "Open flags",
+            ],
+        ),
+    ],
+)
+def test_each_lab_role_gets_its_own_worklist(client, users, role, sections):
+    login(client, users[role])
+
+    page = client.get(reverse("batches:worklists")).content.decode()
+
+    assert all(section in page for section in sections)
+    others = {"Feeding due by end of today", "QC tests due and late", "Batches awaiting QA release"} - set(
+        sections
+    )
+    assert not any(section in page for section in others)
+
+
+@pytest.mark.parametrize("role", ["coordinator", "admin"])
+def test_a_role_without_a_worklist_goes_to_its_home_page_not_a_403(client, users, role):
+    login(client, users[role])
+
+    response = client.get(reverse("batches:worklists"))
+
+    assert response.status_code == 302 and response.url == reverse("home")
+
+
+@pytest.mark.parametrize("name", [*PAGES, "batches:worklists"])
 def test_anonymous_visitor_is_sent_to_log_in(client, batch, name):
     url = _url(name, batch)
 

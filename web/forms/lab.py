@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from batches.domain.steps import STEP_RULES
 from batches.models import CultureStep, Location
+from batches.services.culture import STEP_FIELDS
 
 SCAN_LABEL = _("Scan the batch label (DIN + check character)")
 # Fields every step form has, whatever its kind.
@@ -119,3 +120,47 @@ class CustodyForm(forms.Form):
 
 class FlagAcknowledgeForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class ScanForm(forms.Form):
+    """The scan box of every page: a label as a scanner types it (then Enter), or typed by hand."""
+
+    q = forms.CharField(
+        label=_("Scan a label"),
+        max_length=80,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "characters",
+                "class": "mono",
+                "autofocus": True,
+                "placeholder": _("Batch, dose or collection label"),
+            }
+        ),
+    )
+
+
+class StepCorrectionForm(StepForm):
+    """A correction of a logged step: the step's values again, changed where wrong, and why.
+
+    The original stays in the record; the correction is a new step that amends it.
+    """
+
+    reason = forms.CharField(
+        label=_("Reason for the correction"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
+    )
+
+    def __init__(self, *args: Any, step: CultureStep, **kwargs: Any) -> None:
+        initial = {name: getattr(step, name) for name in (*STEP_FIELDS, "performed_at")}
+        initial["seal_intact"] = {True: "yes", False: "no"}.get(step.seal_intact)  # type: ignore[arg-type]
+        super().__init__(*args, kind=step.kind, initial=initial, **kwargs)
+        for name in ("kind", "scanned_identifier", "serum_din"):
+            self.fields.pop(name, None)
+        self.fields["performed_at"].help_text = ""
+        self.order_fields([name for name in self.fields if name != "reason"] + ["reason"])
+
+    def service_arguments(self) -> dict[str, Any]:
+        values = super().service_arguments()
+        values.pop("reason", None)
+        return values
