@@ -147,10 +147,6 @@ class StepCorrectionForm(StepForm):
     The original stays in the record; the correction is a new step that amends it.
     """
 
-    reason = forms.CharField(
-        label=_("Reason for the correction"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
-    )
-
     def __init__(self, *args: Any, step: CultureStep, **kwargs: Any) -> None:
         initial = {name: getattr(step, name) for name in (*STEP_FIELDS, "performed_at")}
         initial["seal_intact"] = {True: "yes", False: "no"}.get(step.seal_intact)  # type: ignore[arg-type]
@@ -158,7 +154,10 @@ class StepCorrectionForm(StepForm):
         for name in ("kind", "scanned_identifier", "serum_din"):
             self.fields.pop(name, None)
         self.fields["performed_at"].help_text = ""
-        self.order_fields([name for name in self.fields if name != "reason"] + ["reason"])
+        # Added here, not declared: StepForm keeps only the fields of the step's kind.
+        self.fields["reason"] = forms.CharField(
+            label=_("Reason for the correction"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
+        )
 
     def service_arguments(self) -> dict[str, Any]:
         values = super().service_arguments()
