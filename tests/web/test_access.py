@@ -156,3 +156,14 @@ def test_post_only_views_refuse_get(client, staff, batch):
     login(client, staff.tech)
 
     assert client.get(reverse("batches:step_log", args=[batch.din])).status_code == 405
+
+
+def test_a_refused_page_is_a_page_with_a_way_on_not_a_bare_403(client, users, batch):
+    login(client, users["technician"])
+
+    response = client.get(reverse("qc:results", args=[batch.din]))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Not available to your role" in page and reverse("batches:worklists") in page
+    assert 'id="scan-q"' in page  # the scan box, as on every page
