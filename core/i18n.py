@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext_noop convention
+def N_(message: str) -> str:  # the gettext_noop convention (N_ is its usual name)
     """Mark ``message`` for translation without translating it (extracted by makemessages)."""
     return message
 

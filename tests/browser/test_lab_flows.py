@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from batches.models import Batch, Collection
+from batches.models import Batch
 from batches.services import collection_create
 from compliance.models import Deviation, QcResult, ReleaseDecision, Signature
 from compliance.services.checklists import checklist_item_sign
@@ -60,7 +60,9 @@ def _log_step(page: Page, kind: str, values: dict[str, str], label: str) -> None
     if page.input_value("#step_kind") != kind:
         with page.expect_response(lambda response: "/steps/fields/" in response.url):
             page.select_option("#step_kind", kind)
-        page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+        page.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
     expect(page.locator(f"#step_{next(iter(values))}")).to_be_visible()
     for name, value in values.items():
         page.fill(f"#step_{name}", value)
