@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import DateTimeField, Prefetch, Q, QuerySet
+from django.db.models import Case, DateTimeField, Prefetch, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -212,12 +212,19 @@ def qc_results_table(batch: Batch) -> list[tuple[dict[str, Any], list[QcResult]]
     return [(spec, results.get(spec["test"], [])) for spec in batch.therapy.protocol.qc_specifications]
 
 
+_SEVERITY_RANK = Case(
+    When(severity=Deviation.Severity.CRITICAL, then=0),
+    When(severity=Deviation.Severity.MAJOR, then=1),
+    default=2,
+)
+
+
 def deviation_open_list() -> QuerySet[Deviation]:
     """Open deviations of every batch, most severe and oldest first, with batch and opener (one query)."""
     return (
         Deviation.objects.filter(status=Deviation.Status.OPEN)
         .select_related("batch__therapy__patient", "opened_by", "investigated_by")
-        .order_by("-severity", "opened_at")
+        .order_by(_SEVERITY_RANK, "opened_at")
     )
 
 

@@ -107,3 +107,20 @@ def test_qa_worklist_queries_are_the_same_for_1_and_20_rows(client, staff):
     assert page.count("Label smudged") == 20
     # session, user, roles, release worklist, open deviations, open findings, open flags, notifications
     assert one == twenty == 8
+
+
+def test_qa_worklist_lists_a_release_a_later_change_invalidated(client, staff):
+    from batches.services import step_amend
+    from compliance.readiness.stored import refresh_stored_facts
+    from tests.builders import released_batch
+
+    batch = released_batch(staff, injured_days_ago=20)
+    step_amend(step=batch.steps.get(kind="harvest"), actor=staff.tech, reason="count transcribed wrongly",
+               viable_cells=149_000_000)  # fmt: skip
+    refresh_stored_facts([batch.pk])  # what the Celery refresh after every change does
+    login(client, staff.qa)
+
+    section = client.get(reverse("batches:worklists")).content.decode().split('id="worklist-qa-release"')[1]
+
+    row = section.split("</section>")[0]
+    assert reverse("compliance:checklist", args=[batch.din]) in row and "re-review needed" in row

@@ -122,25 +122,6 @@ class FlagAcknowledgeForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
-class ScanForm(forms.Form):
-    """The scan box of every page: a label as a scanner types it (then Enter), or typed by hand."""
-
-    q = forms.CharField(
-        label=_("Scan a label"),
-        max_length=80,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "spellcheck": "false",
-                "autocapitalize": "characters",
-                "class": "mono",
-                "autofocus": True,
-                "placeholder": _("Batch, dose or collection label"),
-            }
-        ),
-    )
-
-
 class StepCorrectionForm(StepForm):
     """A correction of a logged step: the step's values again, changed where wrong, and why.
 

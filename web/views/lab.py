@@ -17,7 +17,7 @@ from core.errors import Blocker
 from core.i18n import N_
 from core.roles import Role
 from monitoring.tasks import enqueue_batch_refresh
-from web.forms.lab import ScanForm, StepCorrectionForm
+from web.forms.lab import StepCorrectionForm
 from web.views.common import ALL_ROLES, batch_or_404, call_service, role_required, visible_clinic_id
 
 
@@ -52,12 +52,11 @@ def scan_open(request: HttpRequest) -> HttpResponse:
     every page here. A refused scan renders the scan page with the error at the
     top beside the (empty, focused) field, ready for the next scan.
     """
-    form = ScanForm(request.GET)
     raw = request.GET.get("q", "")
     try:
         found = parse_label(raw)
     except scan.ScanError as error:
-        return _refused(request, form, scan_refusal(error), raw, status=422)
+        return _refused(request, scan_refusal(error), raw, status=422)
     target = selectors.scan_target(
         kind=found.kind.value, din=found.din, dose_number=found.dose_number, coi=found.coi,
         clinic_id=visible_clinic_id(request.user),
@@ -67,7 +66,7 @@ def scan_open(request: HttpRequest) -> HttpResponse:
             "not_found", N_("Nothing here has the label %(label)s: no batch, dose or collection."),
             {"label": found.text},
         )  # fmt: skip
-        return _refused(request, form, blocker, raw, status=404)
+        return _refused(request, blocker, raw, status=404)
     url = reverse("batches:detail", args=[target.batch.din])
     if target.dose is not None:
         messages.info(request, _("Dose %(dose)s of this batch.") % {"dose": target.dose.dose_id})
@@ -81,10 +80,9 @@ def scan_open(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-def _refused(
-    request: HttpRequest, form: ScanForm, blocker: Blocker, raw: str, *, status: int
-) -> HttpResponse:
-    context = {"scan_form": ScanForm(), "scan_refusal": blocker, "scan_raw": raw[:80]}
+def _refused(request: HttpRequest, blocker: Blocker, raw: str, *, status: int) -> HttpResponse:
+    """The scan page: the refusal beside the scan box (base layout), the field empty and focused."""
+    context = {"scan_refusal": blocker, "scan_raw": raw[:80]}
     return render(request, "batches/scan.html", context, status=status)
 
 
