@@ -184,13 +184,15 @@ def qc_worklist(now: dt.datetime | None = None) -> list[QcDue]:
     )
     rows = []
     for batch in batches:
-        done = {result.test for result in batch.qc_results.all()}
         harvested_at = batch.harvested_at  # type: ignore[attr-defined]
+        if harvested_at is None:  # quarantined while still in culture: nothing to sample yet
+            continue
+        done = {result.test for result in batch.qc_results.all()}
         for spec in batch.therapy.protocol.qc_specifications:
             if spec["test"] in done:
                 continue
             days = spec.get("turnaround_days")
-            due_at = harvested_at + dt.timedelta(days=days) if harvested_at and days is not None else None
+            due_at = harvested_at + dt.timedelta(days=days) if days is not None else None
             rows.append(QcDue(batch, spec["test"], spec, due_at, due_at is not None and due_at < now))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     return sorted(rows, key=lambda r: (not r.late, r.due_at or far, r.batch.din, r.test))

@@ -126,7 +126,7 @@ def signing_refusal(batch: Batch, entry: ItemStatus, actor: User, meaning: str) 
     except DomainError as error:
         return error.blockers[0]
     except NotPermitted as error:
-        return Blocker(error.code, error.detail)
+        return Blocker(error.code, error.detail, getattr(error, "params", None) or {})
     return None
 
 

@@ -37,10 +37,10 @@ def parse_label(raw: str) -> scan.Scan:
 
 def scan_refusal(error: scan.ScanError) -> Blocker:
     """A refused scan as a Blocker, so it is shown in the user's language like every refusal."""
-    blocker = getattr(error, "blocker", None)
-    if isinstance(blocker, Blocker):
-        return blocker
-    return Blocker(error.code, getattr(error, "template", error.message), getattr(error, "params", {}))
+    as_blocker = getattr(error, "blocker", None)  # a ScanError that carries its template and parameters
+    if callable(as_blocker):
+        return as_blocker()
+    return Blocker(error.code, error.message)
 
 
 @require_GET
