@@ -165,5 +165,14 @@ def test_a_refused_page_is_a_page_with_a_way_on_not_a_bare_403(client, users, ba
 
     assert response.status_code == 403
     page = response.content.decode()
-    assert "Not available to your role" in page and reverse("batches:worklists") in page
+    assert "Not available to your role" in page and f'href="{reverse("home")}"' in page
     assert 'id="scan-q"' in page  # the scan box, as on every page
+
+
+@pytest.mark.parametrize("role", ["technician", "qc", "qa"])
+def test_the_home_page_of_a_lab_role_is_its_worklist(client, users, role):
+    login(client, users[role])
+
+    page = client.get(reverse("home")).content.decode()
+
+    assert "<title>Worklists</title>" in page

@@ -8,7 +8,7 @@ from web.views import lab
 app_name = "batches"
 
 urlpatterns = [
-    path("", views.batch_list, name="list"),
+    path("batches/", views.batch_list, name="list"),  # "/" is each role's home (web.views.home)
     path("worklists/", views.worklists, name="worklists"),
     path("flags/<int:pk>/acknowledge/", views.flag_acknowledge, name="flag_acknowledge"),
     path("notifications/", views.notifications, name="notifications"),
