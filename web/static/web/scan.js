@@ -17,7 +17,16 @@
     var scan = field();
     if (!scan) return;
     // After a refused scan the field is marked invalid: focus it (again) for the next scan.
-    if (scan.getAttribute("aria-invalid") === "true" || !isTyping(document.activeElement)) {
+    if (scan.getAttribute("aria-invalid") === "true") {
+      scan.focus();
+      return;
+    }
+    // A page whose own form asks for focus (the bedside scan, say) keeps it: the browser gave
+    // it to the first autofocus field, which is the scan box in the header.
+    var own = document.querySelector("main [autofocus]");
+    if (own) {
+      own.focus();
+    } else if (!isTyping(document.activeElement)) {
       scan.focus();
     }
   });
