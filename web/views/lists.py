@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from batches import selectors
 from batches.domain import BatchStatus
 from batches.models import Flag, Notification
-from compliance.selectors import batch_release_worklist, deviation_open_list, finding_open_list, qc_worklist
+from compliance.worklists import batch_release_worklist, deviation_open_list, finding_open_list, qc_worklist
 from core.roles import Role, has_role
 from monitoring.notifications import notification_mark_read
 from monitoring.sweeps import flag_acknowledge as flag_acknowledge_service

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from batches.models import Batch
 from compliance.domain.qc import find_spec
-from compliance.selectors import qc_results_table
 from compliance.services.qc import qc_result_record
+from compliance.worklists import qc_results_table
 from core.roles import Role, has_role
 from monitoring.tasks import enqueue_batch_refresh
 from web.forms.qc import QcResultForm
