@@ -72,7 +72,9 @@ def _sign_rows(request: HttpRequest, batch: Batch, status: Any, bound: dict[str,
                 if refusal is None:
                     options.append((f"{entry.item.code}:{meaning}", labels[meaning]))
                 else:
-                    refusals.append(f"{labels[meaning]}: {refusal.message}")
+                    refusals.append(
+                        _("%(meaning)s: %(reason)s") % {"meaning": labels[meaning], "reason": refusal.message}
+                    )
         rows.append(SignRow(entry, options, refusals, sign_form if entry.item.code == sign_code else None))
     return rows
 
