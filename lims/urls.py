@@ -27,6 +27,7 @@ urlpatterns = [
     path("", batch_views.home, name="home"),  # each role's worklist, else the batch list; LOGIN_REDIRECT_URL
     path("", include("web.urls.lab")),
     path("", include("web.urls.qa")),
+    path("", include("web.urls.qc")),
     path("", include("web.urls.coordinator")),
     path("", include("web.urls.session")),
 ]

@@ -172,3 +172,18 @@ def test_the_database_going_away_is_a_clean_503_with_retry_after_never_a_500(cli
 def test_an_empty_filter_is_a_400_not_every_batch(parameter, tech_client):
     body = assert_problem(tech_client.get(f"/api/v1/batches/?{parameter}="), 400)
     assert parameter in body["errors"]
+
+
+def test_a_therapy_filter_with_a_percent_sign_is_a_400_not_a_500(db):
+    """The refusal quotes the input; django-filter formats messages with their params (found by schemathesis)."""
+    from compliance.tokens import token_issue
+    from core.roles import Role
+    from tests.api.conftest import bearer
+    from tests.factories import UserFactory
+
+    client = bearer(token_issue(user=UserFactory(role=Role.QA))[1])
+
+    response = client.get("/api/v1/batches/", {"therapy": "CH%s%d"})
+
+    assert response.status_code == 400
+    assert "therapy" in response.json()["errors"]

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from web import views
+from web.views import lab
 
 app_name = "batches"
 
@@ -16,4 +17,6 @@ urlpatterns = [
     path("batches/<str:din>/steps/", views.step_log, name="step_log"),
     path("batches/<str:din>/steps/fields/", views.step_fields, name="step_fields"),
     path("batches/<str:din>/custody/", views.custody_log, name="custody_log"),
+    path("scan/", lab.scan_open, name="scan"),
+    path("batches/<str:din>/steps/<int:pk>/correct/", lab.step_correct, name="step_correct"),
 ]

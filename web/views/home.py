@@ -10,11 +10,14 @@ from django.views.decorators.http import require_GET
 
 from core.roles import Role, has_role
 from web.views import coordinator
-from web.views.lists import batch_list
+from web.views.lists import batch_list, worklists
 
 # A role's own worklist view, checked in this order; every other role gets the batch list.
 HOMES: tuple[tuple[Role, Callable[[HttpRequest], HttpResponse]], ...] = (
     (Role.COORDINATOR, coordinator.worklist),
+    (Role.TECHNICIAN, worklists),  # the lab's worklist shows each of the user's lab roles
+    (Role.QC, worklists),
+    (Role.QA, worklists),
 )
 
 
