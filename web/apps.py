@@ -8,4 +8,4 @@ class WebConfig(AppConfig):
     verbose_name = "Web UI"
 
     def ready(self) -> None:
-        from web import idle  # noqa: F401 - connects the idle clock to user_logged_in
+        from web import idle, second_factor  # noqa: F401 - connect their user_logged_in receivers

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -30,8 +32,11 @@ from core.roles import has_role
 OPEN_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz", "/readyz", "/favicon")
 
 
+SESSION_KEY = "lims_second_factor_required"
+
+
 def requires_second_factor(user: Any) -> bool:
-    """True when ``user`` must pass a TOTP check after the password."""
+    """True when ``user`` must pass a TOTP check after the password (reads their devices)."""
     roles = set(settings.SECOND_FACTOR_ROLES)
     if "admin" in roles and (user.is_superuser or user.is_staff):
         return True
@@ -47,6 +52,22 @@ def safe_next(request: HttpRequest, default: str = "/") -> str:
     return default
 
 
+@receiver(user_logged_in)
+def _remember_at_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Decide once per login, so a page view costs no query for it (the session is read anyway)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_KEY] = requires_second_factor(user)
+
+
+def _required(request: HttpRequest) -> bool:
+    decided = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if decided is None:  # a session from before this code, or made without a login
+        decided = requires_second_factor(request.user)
+        if hasattr(request, "session"):
+            request.session[SESSION_KEY] = decided
+    return bool(decided)
+
+
 class SecondFactorMiddleware:
     """After ``OTPMiddleware``: an unverified user who needs a second factor goes to verify first."""
 
@@ -60,7 +81,7 @@ class SecondFactorMiddleware:
             and user.is_authenticated
             and not request.path.startswith(OPEN_PREFIXES)
             and not user.is_verified()
-            and requires_second_factor(user)
+            and _required(request)
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
