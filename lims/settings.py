@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
         "CollectionKindEnum": "batches.models.Collection.Kind",
         "LocationKindEnum": "batches.models.Location.Kind",
         "StepKindEnum": "batches.models.CultureStep.Kind",
+        "WebhookEventTypeEnum": "webhooks.models.EventType",
+        "WebhookEventStatusEnum": "webhooks.models.OutboxEvent.Status",
     },
 }
 
