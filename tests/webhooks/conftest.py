@@ -9,9 +9,11 @@ started again on the same port.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +54,8 @@ class Receiver:
     deliveries: list[Delivery] = field(default_factory=list)
     script: deque[int] = field(default_factory=deque)  # statuses to answer, in turn; then 200
     redirect_to: str | None = None
+    delay: float = 0.0  # seconds before answering
+    reply_body: bytes = b""
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -70,11 +74,14 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver._record(self.path, dict(self.headers.items()), body)
                 status = receiver._next_status()
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 if status in (301, 302, 307, 308) and receiver.redirect_to:
                     self.send_header("Location", receiver.redirect_to)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(receiver.reply_body)))
                 self.end_headers()
+                with contextlib.suppress(OSError):  # the client stopped reading at its cap
+                    self.wfile.write(receiver.reply_body)
 
             def log_message(self, *args: Any) -> None:
                 pass
