@@ -61,7 +61,7 @@ def endpoint_create(
     *, clinic: Clinic, url: str, events: Iterable[str], description: str = "", actor: Any = None
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint of ``clinic``; returns it and its secret (shown this once)."""
-    _allowed(actor, clinic.pk, _("manage webhooks"))
+    _allowed(actor, clinic.pk, "manage webhooks")
     url, chosen = _clean_url(url), _clean_events(events)
     secret = new_secret()
     with transaction.atomic(), audit_context(actor=actor, reason="webhook endpoint registered"):
@@ -73,7 +73,7 @@ def endpoint_create(
 
 def endpoint_update(*, endpoint: WebhookEndpoint, actor: Any = None, **changes: Any) -> WebhookEndpoint:
     """Change the URL, events, description or active flag (re-checking the URL)."""
-    _allowed(actor, endpoint.clinic_id, _("manage webhooks"))
+    _allowed(actor, endpoint.clinic_id, "manage webhooks")
     if "url" in changes:
         changes["url"] = _clean_url(changes["url"])
     if "events" in changes:
@@ -94,7 +94,7 @@ def endpoint_deactivate(*, endpoint: WebhookEndpoint, actor: Any = None) -> Webh
 
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Any = None) -> tuple[WebhookEndpoint, str]:
     """A new secret, effective for the next attempt; returns it (shown this once)."""
-    _allowed(actor, endpoint.clinic_id, _("manage webhooks"))
+    _allowed(actor, endpoint.clinic_id, "manage webhooks")
     secret = new_secret()
     with transaction.atomic(), audit_context(actor=actor, reason="webhook secret rotated"):
         locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
@@ -109,7 +109,7 @@ def event_redeliver(*, event: OutboxEvent, actor: Any = None, now: dt.datetime |
     A delivered event is sent again too (the receiver may have lost it); the
     receiver recognises it by its id.
     """
-    _allowed(actor, event.endpoint.clinic_id, _("redeliver webhooks"))
+    _allowed(actor, event.endpoint.clinic_id, "redeliver webhooks")
     now = now or timezone.now()
     with transaction.atomic():
         OutboxEvent.objects.filter(pk=event.pk).update(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -35,7 +36,7 @@ def _endpoint(request: Request, pk: Any) -> WebhookEndpoint:
         scope_to_principal(selectors.endpoint_list(), request, ENDPOINT_CLINIC).filter(public_id=pk).first()
     )
     if endpoint is None:
-        raise exceptions.NotFound(f"No webhook endpoint {pk}.")
+        raise exceptions.NotFound(_("No webhook endpoint %(id)s.") % {"id": pk})
     return endpoint
 
 
@@ -49,9 +50,9 @@ def _own_clinic(request: Request, requested: Any) -> Any:
     user = request.user
     own = user.clinic if isinstance(user, ClinicPrincipal) else getattr(user, "clinic", None)
     if own is None and requested is None:
-        raise exceptions.ValidationError({"clinic": ["Give the clinic code of the endpoint's clinic."]})
+        raise exceptions.ValidationError({"clinic": [_("Give the clinic code of the endpoint's clinic.")]})
     if own is not None and requested is not None and requested.pk != own.pk:
-        raise exceptions.ValidationError({"clinic": ["You register endpoints of your own clinic only."]})
+        raise exceptions.ValidationError({"clinic": [_("You register endpoints of your own clinic only.")]})
     return own or requested
 
 
@@ -139,7 +140,7 @@ class EventList(ApiViewMixin, generics.ListAPIView):
 def _event(request: Request, pk: Any) -> OutboxEvent:
     event = scope_to_principal(selectors.event_list(), request, EVENT_CLINIC).filter(pk=pk).first()
     if event is None:
-        raise exceptions.NotFound(f"No webhook event {pk}.")
+        raise exceptions.NotFound(_("No webhook event %(id)s.") % {"id": pk})
     return event
 
 
