@@ -20,6 +20,7 @@ admin and can be redelivered by hand (``services.event_redeliver``).
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import logging
 import random
@@ -97,7 +98,7 @@ def attempt(event: OutboxEvent, *, now: dt.datetime) -> tuple[bool, int | None, 
         response = transport.post(target, body, headers)
     except UnsafeURL as error:
         return False, None, f"Refused: {error}"
-    except (OSError, ValueError, transport.http.client.HTTPException) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
         return False, None, f"{type(error).__name__}: {error}"[:500]
     if 200 <= response.status < 300:
         return True, response.status, ""
