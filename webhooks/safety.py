@@ -71,7 +71,7 @@ def address_refusal(address: Address) -> str | None:
 def _resolve(host: str, port: int) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:  # unknown name, bad label, NUL
         raise UnsafeURL(_("The host %(host)s does not resolve.") % {"host": host}) from error
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 

@@ -253,3 +253,26 @@ def test_payload_is_the_signed_body(staff, receiver):
     [got] = receiver.verified()
     assert json.loads(got.body) == OutboxEvent.objects.get().payload
     assert got.headers["content-type"] == "application/json"
+
+
+def test_rejection_at_re_review_announces_the_rejection_and_each_cancelled_infusion(staff, receiver):
+    from batches.services import step_amend
+    from compliance.services.release_review import batch_release_review
+
+    batch = released_batch(staff, injured_days_ago=20)
+    coordinator = coordinator_of(clinic_of(batch))
+    infusion = infusion_schedule(
+        dose=batch.doses.get(), scheduled_for=in_window(batch), route="iv", actor=coordinator
+    )
+    subscribe(receiver, clinic_of(batch), "mine", [E.BATCH_REJECTED, E.INFUSION_CANCELLED])
+    step_amend(step=batch.steps.get(kind="harvest"), actor=staff.tech, reason="count transcribed wrongly",
+               viable_cells=149_000_000)  # fmt: skip
+    batch_release_review(
+        batch=batch, actor=staff.qa, password=PASSWORD, decision="reject", reason="count changed"
+    )
+    delivery.drain()
+    got = {d.type: d.payload["data"] for d in receiver.verified()}
+    assert set(got) == {"batch.rejected", "infusion.cancelled"}
+    assert got["batch.rejected"]["status"] == "rejected"
+    assert got["infusion.cancelled"]["infusion"]["id"] == str(infusion.pk)
+    assert got["infusion.cancelled"]["infusion"]["status"] == "cancelled"

@@ -111,3 +111,11 @@ def test_the_url_is_checked_again_at_delivery(staff, receiver):
         assert delivery.drain() == delivery.DrainResult(retried=1)
     assert receiver.deliveries == []
     assert OutboxEvent.objects.get().last_error.startswith("Refused: 127.0.0.1 is a private")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://a\x00b/hook", "https://" + "a" * 300 + "/hook", "https://[::1/hook"]
+)
+def test_malformed_hosts_are_refused_not_crashed_on(url):
+    with pytest.raises(UnsafeURL):
+        check_url(url)
