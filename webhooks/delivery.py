@@ -50,16 +50,24 @@ class DrainResult:
     failed: int = 0
 
 
-def signed_request(event: OutboxEvent, secret: str, at: dt.datetime) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of one attempt: ``webhook-id``, ``-timestamp``, ``-signature``."""
+def signed_request(
+    event: OutboxEvent, secret: str, at: dt.datetime, *, also: str = ""
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one attempt: ``webhook-id``, ``-timestamp``, ``-signature``.
+
+    ``also``: a second secret (the one before a rotation) whose signature is sent too.
+    """
     body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
     at_utc = at.astimezone(dt.UTC)
+    signatures = [
+        Webhook(s).sign(msg_id=str(event.id), timestamp=at_utc, data=body) for s in (secret, also) if s
+    ]
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "webhook-id": str(event.id),
         "webhook-timestamp": str(int(at_utc.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id=str(event.id), timestamp=at_utc, data=body),
+        "webhook-signature": " ".join(signatures),
     }
     return body.encode(), headers
 
@@ -94,7 +102,10 @@ def attempt(event: OutboxEvent, *, now: dt.datetime) -> tuple[bool, int | None, 
         return False, None, "The endpoint is deactivated."
     try:
         target = check_url(endpoint.url)  # again at delivery: DNS may have changed since registration
-        body, headers = signed_request(event, endpoint.secret, now)
+        overlap = endpoint.previous_secret_until is not None and now < endpoint.previous_secret_until
+        body, headers = signed_request(
+            event, endpoint.secret, now, also=endpoint.previous_secret if overlap else ""
+        )
         response = transport.post(target, body, headers)
     except UnsafeURL as error:
         return False, None, f"Refused: {error}"

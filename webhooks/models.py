@@ -24,7 +24,7 @@ class EventType(models.TextChoices):
 
 # Where a clinic's data goes is regulated configuration: every change is in the audit
 # trail, the secret's change recorded but never its value. Endpoints are deactivated, not deleted.
-@audited(mask=("secret",))
+@audited(mask=("secret", "previous_secret"))
 class WebhookEndpoint(models.Model):
     """A URL of a clinic's system that receives the events it subscribed to, signed with ``secret``.
 
@@ -46,6 +46,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=200, blank=True, default="", verbose_name=_("description"))
     created_at = models.DateTimeField(auto_now_add=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # After a rotation deliveries carry both signatures for a while (the spec allows several),
+    # so the clinic can switch its receiver to the new secret without losing events.
+    previous_secret = models.CharField(max_length=100, blank=True, default="", editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["clinic_id", "created_at", "id"]

@@ -27,6 +27,7 @@ from webhooks.safety import UnsafeURL, check_url
 from webhooks.tasks import enqueue_drain
 
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
+ROTATION_OVERLAP = dt.timedelta(hours=24)
 
 
 def new_secret() -> str:
@@ -93,13 +94,19 @@ def endpoint_deactivate(*, endpoint: WebhookEndpoint, actor: Any = None) -> Webh
 
 
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Any = None) -> tuple[WebhookEndpoint, str]:
-    """A new secret, effective for the next attempt; returns it (shown this once)."""
+    """A new secret, effective for the next attempt; returns it (shown this once).
+
+    For ``ROTATION_OVERLAP`` deliveries are signed with the old secret too, so a
+    receiver still verifying with it keeps accepting them until it is switched.
+    """
     _allowed(actor, endpoint.clinic_id, "manage webhooks")
     secret = new_secret()
     with transaction.atomic(), audit_context(actor=actor, reason="webhook secret rotated"):
         locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
-        locked.secret, locked.secret_rotated_at = secret, timezone.now()
-        locked.save(update_fields=["secret", "secret_rotated_at"])
+        now = timezone.now()
+        locked.previous_secret, locked.previous_secret_until = locked.secret, now + ROTATION_OVERLAP
+        locked.secret, locked.secret_rotated_at = secret, now
+        locked.save(update_fields=["secret", "secret_rotated_at", "previous_secret", "previous_secret_until"])
     return locked, secret
 
 

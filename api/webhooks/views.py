@@ -107,7 +107,7 @@ class EndpointRotateSecret(ApiView):
 
     @extend_schema(tags=["webhooks"], parameters=[ID_PARAMETER], request=None,
                    responses={200: s.EndpointWithSecret, **problems(401, 403, 404)},
-                   summary="A new signing secret, used from the next attempt on; shown this once")  # fmt: skip
+                   summary="A new signing secret, shown this once; for 24 h deliveries carry the old secret's signature too")  # fmt: skip
     def post(self, request: Request, pk: Any) -> Response:
         endpoint, secret = services.endpoint_rotate_secret(
             endpoint=_endpoint(request, pk), actor=request.user

@@ -10,6 +10,7 @@ import time_machine
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
+from standardwebhooks import Webhook
 
 from batches.models import Batch
 from compliance.services.deviations import deviation_open
@@ -20,6 +21,7 @@ from tests.factories import PASSWORD, coordinator_of
 from tests.webhooks.conftest import clinic_of, subscribe
 from webhooks import delivery
 from webhooks.models import EventType, OutboxEvent
+from webhooks.services import event_redeliver
 
 pytestmark = pytest.mark.django_db
 E = EventType
@@ -143,8 +145,6 @@ def test_failed_after_the_retry_window_then_redelivered_by_hand(staff, receiver)
     assert 4 <= event.attempts <= 12  # exponential: not one attempt a minute
 
     receiver.start()
-    from webhooks.services import event_redeliver
-
     event_redeliver(event=event, actor=coordinator_of(clinic_of(batch)))
     assert delivery.drain() == delivery.DrainResult(delivered=1)
     assert [d.webhook_id for d in receiver.verified()] == [str(event.id)]
@@ -276,3 +276,26 @@ def test_rejection_at_re_review_announces_the_rejection_and_each_cancelled_infus
     assert got["batch.rejected"]["status"] == "rejected"
     assert got["infusion.cancelled"]["infusion"]["id"] == str(infusion.pk)
     assert got["infusion.cancelled"]["infusion"]["status"] == "cancelled"
+
+
+def test_after_a_rotation_both_secrets_verify_for_a_day_then_only_the_new(staff, receiver):
+    from webhooks.services import endpoint_rotate_secret
+
+    batch = releasable(staff)
+    endpoint = subscribe(receiver, clinic_of(batch), "mine")
+    old = receiver.secrets["mine"]
+    _, new = endpoint_rotate_secret(endpoint=endpoint, actor=coordinator_of(clinic_of(batch)))
+    release(batch, staff)
+    delivery.drain()
+    [got] = receiver.deliveries
+    assert got.verified  # the receiver still has the old secret
+    assert Webhook(new).verify(got.body, got.headers) == got.payload
+
+    event = OutboxEvent.objects.get()
+    event_redeliver(event=event, actor=coordinator_of(clinic_of(batch)))
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25), tick=True):
+        delivery.drain()
+        late = receiver.deliveries[-1]
+        assert not late.verified  # the old secret no longer signs
+        assert Webhook(new).verify(late.body, late.headers)["type"] == "batch.released"
+    assert old != new
