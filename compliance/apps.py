@@ -7,7 +7,8 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from compliance import checklists
+        from batches.signals import projection_changed
+        from compliance import checklists, webhook_events
         from compliance.readiness import versions
         from core import roles
 
@@ -16,3 +17,5 @@ class ComplianceConfig(AppConfig):
         # Readiness facts versions: after the audit triggers (core is installed first;
         # the bump is an UPDATE of an audited table).
         post_migrate.connect(versions.install_facts_triggers_after_migrate, sender=self)
+        # Clinic systems hear of a projection move in the transaction that stored it.
+        projection_changed.connect(webhook_events.on_projection_changed, dispatch_uid="webhook-projection")

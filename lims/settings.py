@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "core",
     "compliance",
     "batches",
+    "webhooks",
     "monitoring",
     "documents",
     "web",
@@ -287,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "CollectionKindEnum": "batches.models.Collection.Kind",
         "LocationKindEnum": "batches.models.Location.Kind",
         "StepKindEnum": "batches.models.CultureStep.Kind",
+        "WebhookEventTypeEnum": "webhooks.models.EventType",
+        "WebhookEventStatusEnum": "webhooks.models.OutboxEvent.Status",
     },
 }
 
@@ -350,12 +353,28 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-all": {"task": "batches.sweep_all", "schedule": 300.0, "options": {"expires": 280}},
     "sweep-expiry": {"task": "compliance.sweep_expiry", "schedule": 300.0, "options": {"expires": 280}},
+    # The outbox is drained on commit too; this finds what a broker outage left behind.
+    "webhooks-drain": {"task": "webhooks.drain", "schedule": 30.0, "options": {"expires": 25}},
 }
 # A worker starting up sweeps at once (make run shows flags within a minute); tests start workers themselves.
 # /readyz and the QA banner call the background work stale when no full sweep has
 # completed for this long (seconds): three missed runs of the 5-minute schedule.
 SWEEP_STALE_AFTER = env.int("SWEEP_STALE_AFTER", default=900)
 CELERY_SWEEP_ON_WORKER_READY = env.bool("CELERY_SWEEP_ON_WORKER_READY", default=LIMS_ENV != "test")
+
+# --- Webhooks (webhooks/) ------------------------------------------------------
+# Base of the links in webhook payloads (the clinic system follows them with its token).
+LIMS_PUBLIC_URL = env.str("LIMS_PUBLIC_URL", default="http://localhost:8000").rstrip("/")
+# Networks a clinic URL may resolve into although private (a clinic reached over a VPN), as CIDRs.
+WEBHOOKS_ALLOWED_NETWORKS = env.list("WEBHOOKS_ALLOWED_NETWORKS", default=[])
+# Loopback (and http to it) only for development and tests: never a way into this host in production.
+WEBHOOKS_ALLOW_LOOPBACK = DEBUG or LIMS_ENV == "test"
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=5.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
+WEBHOOKS_MAX_RESPONSE_BYTES = 64 * 1024
+WEBHOOKS_RETRY_WINDOW = env.int("WEBHOOKS_RETRY_WINDOW", default=24 * 3600)  # seconds, then failed
+WEBHOOKS_BACKOFF_BASE = 30  # seconds before the first retry (ceiling; full jitter below it)
+WEBHOOKS_BACKOFF_MAX = 2 * 3600  # the longest wait between two attempts
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("api.lab.urls")),
     path("api/v1/", include("api.gmp.urls")),
     path("api/v1/", include("api.documents")),
+    path("api/v1/webhooks/", include("api.webhooks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batches.models import Flag, Notification
+from compliance import webhook_events
 from core.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,13 @@ def notify_flags(*, kind: str, opened: list[int], escalated: list[int], now: dt.
     with connection.cursor() as cursor:
         cursor.execute(_NOTIFY, params)
         rows = cursor.fetchall()
+    if kind == K.DOSE_EXPIRING and opened:
+        # Clinic systems are told too, by webhook, in this transaction (the outbox).
+        webhook_events.doses_expiring(
+            batch_ids=Flag.objects.filter(pk__in=opened).order_by("pk").values_list("batch_id", flat=True),
+            flag_ids=sorted(opened),
+            now=now,
+        )
     label = Flag.Kind(kind).label
     messages = [
         (

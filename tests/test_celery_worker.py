@@ -188,7 +188,11 @@ def test_time_limits_and_retries_are_bounded() -> None:
     assert task.acks_late and task.max_retries == 5 and task.retry_backoff
     assert 0 < task.soft_time_limit < task.time_limit <= 300
     schedule = app.conf.beat_schedule
-    assert {entry["task"] for entry in schedule.values()} == {"batches.sweep_all", "compliance.sweep_expiry"}
+    assert {entry["task"] for entry in schedule.values()} == {
+        "batches.sweep_all",
+        "compliance.sweep_expiry",
+        "webhooks.drain",
+    }
     assert all(
         dt.timedelta(seconds=entry["schedule"]) <= dt.timedelta(minutes=5) for entry in schedule.values()
     )

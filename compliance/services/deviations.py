@@ -11,12 +11,14 @@ from batches.domain import BatchStatus, quarantine_exit
 from batches.domain.lifecycle import TRANSITIONS
 from batches.models import Batch, Finding
 from batches.services import batch_transition
+from compliance import webhook_events
 from compliance.models import Deviation, QcResult, User
 from compliance.selectors import blocking_deviations
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
 from core.roles import Role, require_role
+from webhooks.models import EventType
 
 
 def deviation_open(
@@ -55,6 +57,7 @@ def _quarantine(batch: Batch, actor: User, reason: str) -> None:
     status = BatchStatus(Batch.objects.get(pk=batch.pk).status)
     if BatchStatus.QUARANTINED in TRANSITIONS[status]:
         batch_transition(batch=batch, to=BatchStatus.QUARANTINED, actor=actor, reason=reason)
+        webhook_events.batch_event(batch=batch, type=EventType.BATCH_QUARANTINED)
 
 
 def deviation_investigate(

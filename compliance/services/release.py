@@ -10,6 +10,7 @@ from django.utils import timezone
 from batches.domain import BatchStatus
 from batches.models import Batch, CultureStep, Dose
 from batches.services import batch_transition
+from compliance import webhook_events
 from compliance.models import QcResult, ReleaseDecision, User
 from compliance.records import release_content
 from compliance.selectors import release_blockers
@@ -17,6 +18,7 @@ from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
 from core.roles import Role, require_role
+from webhooks.models import EventType
 
 
 def _check_segregation(batch: Batch, actor: User) -> None:
@@ -94,6 +96,9 @@ def _decide(batch: Batch, actor: User, decision: str, reason: str, now: dt.datet
         Dose.objects.filter(batch=batch).update(status=Dose.Status.AVAILABLE, expires_at=expires)
     else:
         Dose.objects.filter(batch=batch).update(status=Dose.Status.UNAVAILABLE)
-    return ReleaseDecision.objects.create(
+    decided = ReleaseDecision.objects.create(
         batch=batch, decision=decision, reason=reason, signature=signature, decided_at=now
     )
+    event = EventType.BATCH_RELEASED if decision == "release" else EventType.BATCH_REJECTED
+    webhook_events.batch_event(batch=batch, type=event, now=now)  # in this transaction: the outbox
+    return decided

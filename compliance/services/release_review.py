@@ -11,6 +11,7 @@ rejects the batch.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.utils import timezone
 from batches.domain import BatchStatus
 from batches.models import Batch, Dose
 from batches.services import batch_transition
+from compliance import webhook_events
 from compliance.models import Infusion, ReleaseDecision, User
 from compliance.records import release_content
 from compliance.selectors import release_blockers, release_signature_check
@@ -26,6 +28,7 @@ from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
 from core.roles import Role, require_role
+from webhooks.models import EventType
 
 
 def review_blockers(batch: Batch, decision: str) -> list[Blocker]:
@@ -92,18 +95,25 @@ def batch_release_review(
             signer=actor, meaning="approved", record_type="batch_release", record_id=locked.din,
             content=release_content(locked, decision), comment=reason, now=now,
         )  # fmt: skip
-        if decision == ReleaseDecision.Decision.REJECT:
-            _reject(locked, actor, reason, now)
-        return ReleaseDecision.objects.create(
+        cancelled = _reject(locked, actor, reason, now) if decision == ReleaseDecision.Decision.REJECT else []
+        decided = ReleaseDecision.objects.create(
             batch=locked, decision=decision, reason=reason, signature=signature, decided_at=now
         )
+        if decision == ReleaseDecision.Decision.REJECT:
+            webhook_events.batch_event(batch=locked, type=EventType.BATCH_REJECTED, now=now)
+        for infusion in Infusion.objects.filter(pk__in=cancelled):
+            webhook_events.infusion_event(infusion=infusion, type=EventType.INFUSION_CANCELLED, now=now)
+        return decided
 
 
-def _reject(batch: Batch, actor: User, reason: str, now: dt.datetime) -> None:
+def _reject(batch: Batch, actor: User, reason: str, now: dt.datetime) -> list[Any]:
+    """Reject the batch and cancel its scheduled infusions; returns their ids."""
     batch_transition(
         batch=batch, to=BatchStatus.REJECTED, actor=actor, reason=f"QA re-review: {reason}", at=now
     )
-    Infusion.objects.filter(dose__batch=batch, status=Infusion.Status.SCHEDULED).update(
+    scheduled = Infusion.objects.filter(dose__batch=batch, status=Infusion.Status.SCHEDULED)
+    cancelled = list(scheduled.values_list("pk", flat=True))
+    scheduled.update(
         status=Infusion.Status.CANCELLED,
         cancelled_at=now,
         cancel_reason=f"batch rejected at re-review: {reason}",
@@ -111,6 +121,7 @@ def _reject(batch: Batch, actor: User, reason: str, now: dt.datetime) -> None:
     Dose.objects.filter(batch=batch).exclude(status=Dose.Status.INFUSED).update(
         status=Dose.Status.UNAVAILABLE
     )
+    return cancelled
 
 
 def batch_decide(

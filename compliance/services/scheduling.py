@@ -11,6 +11,7 @@ from django.utils import timezone
 from batches.domain import BatchStatus
 from batches.models import Batch, Dose
 from batches.services import batch_transition
+from compliance import webhook_events
 from compliance.models import AdministrationAttempt, Infusion, InfusionObservation, User
 from compliance.readiness import batch_readiness
 from core import scan
@@ -18,6 +19,7 @@ from core.audit import audit_context
 from core.clock import CLOCK_TOLERANCE, in_future
 from core.errors import Blocker, DomainError
 from core.roles import Role, require_own_clinic, require_role
+from webhooks.models import EventType
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
 # Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
@@ -66,12 +68,14 @@ def infusion_schedule(
             raise DomainError(blockers)
         try:
             with transaction.atomic():
-                return Infusion.objects.create(
+                infusion = Infusion.objects.create(
                     dose=locked, scheduled_for=scheduled_for, route=route, rescheduled_from=rescheduled_from,
                     created_by=actor if getattr(actor, "pk", None) else None,
                 )  # fmt: skip
         except IntegrityError as error:  # the index speaks even if a lock was bypassed
             raise DomainError([ALREADY_SCHEDULED]) from error
+        webhook_events.infusion_event(infusion=infusion, type=EventType.INFUSION_SCHEDULED)
+        return infusion
 
 
 def _clinic_of(infusion: Infusion) -> int:
@@ -111,6 +115,7 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
             reason,
         )
         locked.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        webhook_events.infusion_event(infusion=locked, type=EventType.INFUSION_CANCELLED)
     return locked
 
 

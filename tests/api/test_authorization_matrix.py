@@ -24,6 +24,7 @@ from compliance.tokens import token_issue
 from core.roles import Role
 from tests.api.conftest import bearer
 from tests.factories import UserFactory
+from webhooks.models import OutboxEvent, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,13 @@ MATRIX: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET",  "/api/v1/batches/{din}/certificate.pdf", (401, 403, 404, 200, 200, 200, 403, 404, 200)),
     ("GET",  "/api/v1/batches.csv",                 (401, 200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET",  "/api/v1/batches/{din}/timeline.csv",  (401, 200, 404, 200, 200, 200, 200, 404, 200)),
+    ("GET",  "/api/v1/webhooks/endpoints/",         (401, 200, 200, 403, 403, 403, 200, 200, 200)),
+    ("POST", "/api/v1/webhooks/endpoints/",         (401, 400, 400, 403, 403, 403, 400, 400, 400)),
+    ("GET",  "/api/v1/webhooks/endpoints/{endpoint}/", (401, 200, 404, 403, 403, 403, 200, 404, 200)),
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint}/rotate-secret", (401, 200, 404, 403, 403, 403, 200, 404, 200)),
+    ("GET",  "/api/v1/webhooks/events/",            (401, 200, 200, 403, 403, 403, 200, 200, 200)),
+    ("GET",  "/api/v1/webhooks/events/{event}/",    (401, 200, 404, 403, 403, 403, 200, 404, 200)),
+    ("POST", "/api/v1/webhooks/events/{event}/redeliver", (401, 202, 404, 403, 403, 403, 202, 404, 202)),
 ]  # fmt: skip
 
 
@@ -101,9 +109,18 @@ def objects(batch_a) -> dict[str, Any]:
     deviation = Deviation.objects.create(
         batch=batch_a, severity="minor", description="x", opened_at=timezone.now(), opened_by=UserFactory()
     )
+    endpoint = WebhookEndpoint.objects.create(
+        clinic=batch_a.therapy.patient.clinic, url="https://93.184.215.14/hook", secret="whsec_c2VjcmV0",
+        events=["batch.released"],
+    )  # fmt: skip
+    event = OutboxEvent.objects.create(
+        endpoint=endpoint, type="batch.released", key="k", payload={}, created_at=timezone.now(),
+        next_attempt_at=timezone.now(), retry_until=timezone.now(),
+    )  # fmt: skip
     return {
         "din": batch_a.din, "patient": batch_a.therapy.patient_id, "coi": batch_a.therapy.coi,
         "deviation": deviation.pk, "item": "qc_within_spec", "infusion": infusion.pk, "dose": dose.dose_id,
+        "endpoint": endpoint.public_id, "event": event.pk,
     }  # fmt: skip
 
 

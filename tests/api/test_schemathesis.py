@@ -73,6 +73,9 @@ from compliance.tokens import token_issue
 from core.roles import Role
 from tests.builders import Staff, formulated_batch, released_batch
 from tests.factories import UserFactory, scan
+from webhooks.models import OutboxEvent
+from webhooks.outbox import emit
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +129,14 @@ def world(db: None) -> dict[str, Any]:
         role=Role.TECHNICIAN, full_name="Bench Everything", clinic=released.therapy.patient.clinic
     )
     bench.groups.add(*Group.objects.filter(name__in=[Role.QC, Role.COORDINATOR]))
+    endpoint, _ = endpoint_create(
+        clinic=released.therapy.patient.clinic, url="http://127.0.0.1:9/hook", events=["batch.released"],
+        actor=UserFactory(role=Role.ADMIN),
+    )  # fmt: skip
+    emit(clinic_id=endpoint.clinic_id, type="batch.released", key="fuzz", data={"din": released.din})
     return {
+        "/webhooks/endpoints/": [str(endpoint.public_id)],
+        "/webhooks/events/": [str(OutboxEvent.objects.get(endpoint=endpoint).pk)],
         "qa": staff.qa,
         "bench": bench,
         "clinic": released.therapy.patient.clinic,
@@ -145,7 +155,18 @@ def real_path_parameters(path: str, world: dict[str, Any]) -> list[dict[str, str
     if not names:
         return []
     ids = next(
-        (world[prefix] for prefix in ("/deviations/", "/infusions/", "/patients/") if prefix in path), []
+        (
+            world[prefix]
+            for prefix in (
+                "/deviations/",
+                "/infusions/",
+                "/patients/",
+                "/webhooks/endpoints/",
+                "/webhooks/events/",
+            )
+            if prefix in path
+        ),
+        [],
     )
     choices = {name: world.get(name, ids) for name in names}
     return [{name: values[i % len(values)] for name, values in choices.items()} for i in range(3)]
