@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
+
+from batches.domain import expansion
+from batches.domain.expansion import DEFAULT_PRIORS, PROTOCOL_PRIORS, GrowthPriors, priors_for
+
 Number = int | float | Decimal
 
-# Only the latest counts describe how the culture grows now: the lag phase
-# right after seeding grows slower and would stretch the projection.
+# The "not growing" test and the reported doubling time of a reached target use the latest counts.
 FIT_POINTS = 5
 # Below this slope (doublings per day) the culture is treated as not growing:
 # it would take longer than about 2,700 years to double once.
@@ -74,10 +78,19 @@ def validate_count(
 
 @dataclass(frozen=True)
 class CountPoint:
-    """Total expanded cells on culture day ``day`` (counts times the split ratios so far)."""
+    """Total expanded cells on culture day ``day`` (counts times the split ratios so far).
+
+    Optional, where the lab recorded them: ``passage`` of the flasks counted
+    (0 for the primary culture), their ``confluence_pct``, and on the count of
+    a passage the cells re-seeded right after it (``seeded_cells_after_split``,
+    in the units of ``cells``): that starts a new growth period.
+    """
 
     day: float
     cells: float
+    passage: int | None = None
+    confluence_pct: float | None = None
+    seeded_cells_after_split: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,13 +98,16 @@ class Projection:
     """When the culture reaches its target.
 
     ``ready_day`` is the culture day of readiness (the latest count's day when
-    already reached) or ``None``, and then ``reason`` says why.
+    already reached) or ``None``, and then ``reason`` says why. ``low`` and
+    ``high`` bound the 80% interval of the ready day (equal to it once reached).
     """
 
     ready_day: float | None
     doubling_time_days: float | None
     reason: str = ""
     reached: bool = False
+    low: float | None = None
+    high: float | None = None
 
 
 def _checked(counts: Sequence[CountPoint]) -> list[CountPoint]:
@@ -99,6 +115,11 @@ def _checked(counts: Sequence[CountPoint]) -> list[CountPoint]:
         if not math.isfinite(float(point.day)) or point.day < 0:
             raise GrowthInputError(f"A culture day must be 0 or later, not {point.day}.")
         _positive(point.cells, f"cell count on day {point.day}")
+        _percentage(point.confluence_pct, f"confluence on day {point.day}")
+        if point.seeded_cells_after_split is not None:
+            _positive(point.seeded_cells_after_split, f"re-seeded cell count on day {point.day}")
+        if point.passage is not None and point.passage < 0:
+            raise GrowthInputError(f"A passage number must be 0 or more, not {point.passage}.")
     return sorted(counts, key=lambda point: point.day)
 
 
@@ -122,30 +143,67 @@ def _doubling_time(points: Sequence[CountPoint]) -> float | None:
     return 1 / slope
 
 
-def project_ready_day(counts: Sequence[CountPoint], target_cells: Number) -> Projection:
-    """Project the culture day on which the total expanded cells reach ``target_cells``.
+def _current_period(points: Sequence[CountPoint]) -> list[CountPoint]:
+    """The counts since the latest split (a split count ends its own period)."""
+    since = [i for i, p in enumerate(points) if p.seeded_cells_after_split]
+    return list(points[since[-1] + 1 :]) if since else list(points)
 
-    Counts are sorted by day; counts on the same day are all kept in the fit.
-    The growth rate is the least-squares slope of log2(cells) against day over
-    the latest ``FIT_POINTS`` counts, and the projection runs from the latest
-    count at that rate. A target already reached gives the latest count's day.
-    Never raises for flat or falling data (``None`` with a reason); raises
-    ``GrowthInputError`` for counts or days that cannot be real.
+
+def _not_growing(points: Sequence[CountPoint], priors: GrowthPriors) -> bool:
+    """The latest counts of the current period fall or stay flat, and the flasks are not full."""
+    period = _current_period(points)[-FIT_POINTS:]
+    if len({p.day for p in period}) < 2 or _doubling_time(period) is not None:
+        return False
+    confluence = period[-1].confluence_pct
+    return confluence is None or float(confluence) < priors.passage_at * 100
+
+
+def project_ready_day(
+    counts: Sequence[CountPoint], target_cells: Number, priors: GrowthPriors = DEFAULT_PRIORS
+) -> Projection:
+    """Project the culture day on which the total expanded cells reach ``target_cells``, with its 80% interval.
+
+    The expansion model (lag, confluence, passage slowdown; see the module
+    docstring) is fitted to the counts with ``priors`` as its prior, and its
+    posterior run forward: ``ready_day`` is the median, ``low``/``high`` the
+    10th and 90th percentiles. A target already reached gives the latest
+    count's day. Never raises for flat or falling data (``None`` with a
+    reason); raises ``GrowthInputError`` for counts or days that cannot be real.
     """
     target = _positive(target_cells, "target cell count")
     points = _checked(counts)
     if not points:
         return Projection(None, None, NO_COUNTS)
     latest = points[-1]
-    doubling_time = _doubling_time(points[-FIT_POINTS:])
     if float(latest.cells) >= target:
-        return Projection(float(latest.day), doubling_time, reached=True)
+        day = float(latest.day)
+        return Projection(day, _doubling_time(points[-FIT_POINTS:]), reached=True, low=day, high=day)
     if len({p.day for p in points}) < 2:
         return Projection(None, None, ONE_COUNT)
-    if doubling_time is None:
+    if _not_growing(points, priors):
         return Projection(None, None, NO_GROWTH)
-    to_go = math.log2(target / float(latest.cells)) * doubling_time
-    return Projection(float(latest.day) + to_go, doubling_time)
+    series = expansion.series_of(
+        [float(p.day) for p in points],
+        [float(p.cells) for p in points],
+        [p.passage for p in points],
+        [None if p.confluence_pct is None else float(p.confluence_pct) for p in points],
+        [None if p.seeded_cells_after_split is None else float(p.seeded_cells_after_split) for p in points],
+    )
+    fitted = expansion.fit(series, priors)
+    ready = expansion.forward(fitted, series, target, priors)
+    finite = ready[np.isfinite(ready)]
+    if finite.size < ready.size / 2:
+        return Projection(None, None, NO_GROWTH)
+    # Draws that never get there count as the latest possible days.
+    ready = np.where(np.isfinite(ready), ready, np.inf)
+    low, median, high = (float(q) for q in np.quantile(ready, [0.1, 0.5, 0.9]))
+    rate = expansion.current_rate(fitted, series)
+    return Projection(
+        ready_day=median,
+        doubling_time_days=math.log(2) / rate,
+        low=low,
+        high=high if math.isfinite(high) else expansion.HORIZON_DAYS,
+    )
 
 
 def projected_ready_date(seeded_on: date, projection: Projection) -> date | None:
@@ -157,3 +215,23 @@ def projected_ready_date(seeded_on: date, projection: Projection) -> date | None
     except OverflowError:
         # A culture that barely grows projects past the calendar: no useful date.
         return None
+
+
+__all__ = [
+    "DEFAULT_PRIORS",
+    "NO_COUNTS",
+    "NO_GROWTH",
+    "ONE_COUNT",
+    "PROTOCOL_PRIORS",
+    "CountPoint",
+    "GrowthInputError",
+    "GrowthPriors",
+    "Projection",
+    "cumulative_population_doublings",
+    "doubling_time_hours",
+    "population_doublings",
+    "priors_for",
+    "project_ready_day",
+    "projected_ready_date",
+    "validate_count",
+]
