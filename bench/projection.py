@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from batches.domain.growth import CountPoint, project_ready_day  # noqa: E402
-from batches.domain.simulation import simulate_culture  # noqa: E402
+from batches.domain.growth import CountPoint, project_ready_day
+from batches.domain.simulation import simulate_culture
 
 DAYS = (7, 10, 14)
 SETS = {"tuning": (0, False), "heldout": (100_000, False), "shifted": (200_000, True)}
@@ -76,7 +76,7 @@ def run(name: str, cultures: int) -> None:
         culture = simulate_culture(seed, shifted=shifted)
         for day in DAYS:
             seen = [p for p in culture.counts if p.day <= day]
-            if culture.ready_day <= day or not seen:
+            if culture.ready_day <= day or not seen or not math.isfinite(culture.ready_day):
                 continue
             projection = project_ready_day(seen, culture.target)
             r = results[day]

@@ -201,10 +201,7 @@ def forward(result: Fit, series: Series, target: float, priors: GrowthPriors) ->
     eta = theta[:, 5 + last] if last else 0.0
     r = np.exp(theta[:, _A] - theta[:, _G] * series.passage[last] + eta)
     primary = last == 0
-    if primary:
-        ln_k = theta[:, _K0]
-    else:
-        ln_k = theta[:, _C] + math.log(series.seeded[last])
+    ln_k = theta[:, _K0] if primary else theta[:, _C] + math.log(series.seeded[last])
     ready = np.full(DRAWS, np.inf)
     split_at = np.clip(rng.normal(priors.passage_at, priors.passage_at_sd * spread, DRAWS), 0.5, 0.98)
     u_target = np.exp(math.log(target) - ln_k)

@@ -24,6 +24,11 @@ FIT_POINTS = 5
 # it would take longer than about 2,700 years to double once.
 MIN_GROWTH_PER_DAY = 1e-6
 
+# Counts of one growth period at least this far apart that double more slowly than this
+# are a stalled culture (MSC double in 1.5-5 days until senescence), unless the flasks are full.
+STALLED_DOUBLING_DAYS = 20.0
+STALL_SPAN_DAYS = 1.0
+
 NO_COUNTS = "no counts"
 ONE_COUNT = "only one count"
 NO_GROWTH = "no growth"
@@ -150,9 +155,12 @@ def _current_period(points: Sequence[CountPoint]) -> list[CountPoint]:
 
 
 def _not_growing(points: Sequence[CountPoint], priors: GrowthPriors) -> bool:
-    """The latest counts of the current period fall or stay flat, and the flasks are not full."""
+    """The latest counts of the current period fall or stall, and the flasks are not (known to be) full."""
     period = _current_period(points)[-FIT_POINTS:]
-    if len({p.day for p in period}) < 2 or _doubling_time(period) is not None:
+    if len({p.day for p in period}) < 2 or period[-1].day - period[0].day < STALL_SPAN_DAYS:
+        return False
+    doubling = _doubling_time(period)
+    if doubling is not None and doubling < STALLED_DOUBLING_DAYS:
         return False
     confluence = period[-1].confluence_pct
     return confluence is None or float(confluence) < priors.passage_at * 100

@@ -77,7 +77,9 @@ def _biology(rng: np.random.Generator, shifted: bool) -> _Biology:
     )
 
 
-def simulate_culture(seed: int, *, target: float = 1e8, shifted: bool = False, step: float = 0.02) -> SimulatedCulture:
+def simulate_culture(
+    seed: int, *, target: float = 1e8, shifted: bool = False, step: float = 0.02
+) -> SimulatedCulture:
     """One culture from seeding until well past its target (time step ``step`` days)."""
     rng = np.random.default_rng(seed)
     bio = _biology(rng, shifted)
@@ -90,7 +92,7 @@ def simulate_culture(seed: int, *, target: float = 1e8, shifted: bool = False, s
     next_look = 1.0
     ready_day: float | None = None
     day = 0.0
-    while day < 60 and (ready_day is None or day < ready_day + 1):
+    while day < 120 and (ready_day is None or day < ready_day + 1):
         if day >= lag_until:
             cells += rate * cells * (1 - cells / capacity) * step
         day += step
@@ -113,7 +115,9 @@ def simulate_culture(seed: int, *, target: float = 1e8, shifted: bool = False, s
         if day >= next_count:
             counts.append(CountPoint(day, _count(rng, cells, bio.count_cv), passage, _read(rng, confluence)))
             next_count += rng.uniform(2.5, 3.5)
-    return SimulatedCulture(counts, target, ready_day if ready_day is not None else math.inf, math.log(2) / bio.rate)
+    return SimulatedCulture(
+        counts, target, ready_day if ready_day is not None else math.inf, math.log(2) / bio.rate
+    )
 
 
 def _count(rng: np.random.Generator, cells: float, cv: float) -> float:
