@@ -20,7 +20,7 @@ from batches.domain.growth import (
     project_ready_day,
     projected_ready_date,
 )
-from batches.models import Batch, CultureStep, Dose, Finding, Flag
+from batches.models import Batch, CultureStep, Dose, Finding, Flag, GrowthProjection
 
 
 def batch_status_counts() -> list[tuple[BatchStatus, int]]:
@@ -31,9 +31,9 @@ def batch_status_counts() -> list[tuple[BatchStatus, int]]:
 
 def batch_list(*, clinic_id: int | None = None) -> QuerySet[Batch]:
     """Batches newest first with what a list row shows; scoped to a clinic when given."""
-    batches = Batch.objects.select_related("therapy__patient__clinic", "therapy__protocol").order_by(
-        "-created_at"
-    )
+    batches = Batch.objects.select_related(
+        "therapy__patient__clinic", "therapy__protocol", "projection"
+    ).order_by("-created_at")
     if clinic_id is not None:
         batches = batches.filter(therapy__patient__clinic_id=clinic_id)
     return batches
@@ -111,29 +111,47 @@ def batch_growth(batch: Batch, steps: Iterable[CultureStep], today: dt.date | No
     ``steps`` are the batch's effective steps in time order (see
     ``with_effective_steps``); the series is ``growth_counts``'s, and the
     target (cells per dose x doses) is scaled like the counts. This is the
-    one growth computation: the stored projection (``GrowthProjection``) is it.
+    one growth computation: ``GrowthProjection`` stores its answer with every
+    step, and a batch fetched with its stored projection (``select_related
+    ("projection")``, as ``batch_list`` does) reads that instead of refitting.
     """
     steps = list(steps)
     seeding, points, factor = growth_counts(steps)
     if seeding is None:
         return _NOT_SEEDED
     seeded_on = timezone.localdate(seeding.performed_at)
+    harvest = next((s for s in steps if s.kind == "harvest"), None)
+    end = timezone.localdate(harvest.performed_at) if harvest else (today or timezone.localdate())
+    periods = _growth_periods(steps)
+    culture_day = (end - seeded_on).days
+    cumulative_pd = cumulative_population_doublings(periods) if periods else None
+    stored = _stored_projection(batch)
+    if stored is not None:
+        between = (stored.ready_low_on, stored.ready_high_on) if stored.ready_high_on else None
+        return Growth(
+            culture_day, cumulative_pd, stored_projection(stored), stored.projected_ready_on, between
+        )
     protocol = batch.therapy.protocol
     projection = project_ready_day(points, growth_target(batch) * factor, priors_for(protocol.code))
-    harvest = next((s for s in steps if s.kind == "harvest"), None)
     if harvest:
         harvested_on = timezone.localdate(harvest.performed_at)
         ready_on, between = harvested_on, (harvested_on, harvested_on)
     else:
         ready_on, between = ready_dates(seeded_on, projection)
-    end = timezone.localdate(harvest.performed_at) if harvest else (today or timezone.localdate())
-    periods = _growth_periods(steps)
-    return Growth(
-        culture_day=(end - seeded_on).days,
-        cumulative_pd=cumulative_population_doublings(periods) if periods else None,
-        projection=projection,
-        projected_ready_on=ready_on,
-        projected_ready_between=between,
+    return Growth(culture_day, cumulative_pd, projection, ready_on, between)
+
+
+def _stored_projection(batch: Batch) -> GrowthProjection | None:
+    """The batch's stored projection when it was fetched with the batch (``select_related``); no query."""
+    if not Batch.projection.is_cached(batch):  # type: ignore[attr-defined]
+        return None
+    return getattr(batch, "projection", None)
+
+
+def stored_projection(row: GrowthProjection) -> Projection:
+    """A stored projection row as the domain's ``Projection``."""
+    return Projection(
+        row.ready_day, row.doubling_time_days, row.reason, row.reached, row.low_day, row.high_day
     )
 
 
