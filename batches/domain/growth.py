@@ -1,6 +1,47 @@
-"""Pure growth maths for a culture: population doublings, doubling time, readiness projection.
+"""Pure growth maths for a culture: population doublings, doubling time, and the ready-day projection.
 
 No ORM, no request, no clock. Cell numbers may be ints, floats or Decimals.
+
+The projection (``project_ready_day``)
+--------------------------------------
+A straight line through log(cells) is systematically early for MSC: growth
+slows after every seeding or passage (lag), as a flask nears confluence
+(contact inhibition) and from one passage to the next (replicative ageing).
+The model (``batches.domain.expansion``) has all three:
+
+* each growth period (the primary culture, then each split) is a logistic
+  curve towards the flasks' capacity: confluence readings (``confluence_pct``)
+  place the curve on that capacity; after a split, nothing grows for a lag,
+  and the capacity is the cells re-seeded times a fold (confluent / seeding
+  density);
+* the growth rate falls by a fixed fraction per passage, with a small
+  random effect per period;
+* the lab's routine runs the future: split at about 82% confluence at the
+  next daily look, then lag, regrowth and so on until the target.
+
+Parameters are fitted per culture by maximum a posteriori with the
+protocol's priors (``GrowthPriors``, one small object per reference protocol
+in ``PROTOCOL_PRIORS``): a culture with two counts is its protocol's typical
+culture nudged by them, one with many counts and confluence readings is
+fitted on its own. Posterior draws (Laplace approximation) run forward give
+the ready day (median) and its 80% interval (``low``/``high``, the 10th and
+90th percentiles). Deterministic: the draws use a fixed seed.
+
+Contracts kept from the straight-line version: no counts, one count day,
+no growth (the latest counts of the current period fall or double more
+slowly than every 20 days while the flasks are not full) give ``None`` with
+a reason; a target already reached gives the latest count's day.
+
+Sources of the priors and of the simulator that validates them
+(``batches.domain.simulation``, ``bench/projection.py``): doubling times of
+1.5-3 days for bone-marrow MSC at early passages, rising with passage (Bonab
+et al. 2006, BMC Cell Biol 7:14; Wagner et al. 2008, PLoS One 3:e2213); lag,
+log and stationary phases after seeding (Colter et al. 2000, PNAS 97:3213;
+Sekiya et al. 2002, Stem Cells 20:530); counting CV 10-15% (Cadena-Herrera et
+al. 2015, Biotechnol Rep 7:9). Seeding vs confluent density (about 1:10),
+the split confluence and the primary culture's half-confluence day are
+routine-practice ranges, not published constants: a facility should refit
+``PROTOCOL_PRIORS`` from its own batch records.
 """
 
 from __future__ import annotations
