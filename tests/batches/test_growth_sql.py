@@ -22,7 +22,7 @@ from batches.domain.growth import GrowthInputError
 from batches.models import Batch, CultureStep, GrowthProjection
 from batches.selectors import batch_growth, with_effective_steps
 from batches.services import growth_projection_backfill
-from batches.services.growth import ProjectionValues
+from batches.services.growth import ProjectionChange, ProjectionValues, projection_changed
 from tests.batches.conftest import DAY, log
 
 CELLS = st.integers(min_value=100_000, max_value=2_000_000_000)
@@ -81,7 +81,9 @@ def test_backfilled_projection_is_the_python_reference(in_culture, technician, h
 @pytest.mark.django_db
 def test_logging_a_count_stores_the_projection_in_the_same_write(in_culture, technician):
     seeded_at = timezone.now() - 7 * DAY
-    CultureStep.objects.filter(batch=in_culture, kind__in=["receipt", "seeding"]).update(performed_at=seeded_at)
+    CultureStep.objects.filter(batch=in_culture, kind__in=["receipt", "seeding"]).update(
+        performed_at=seeded_at
+    )
     for day, cells in [(3, 2_000_000), (6, 4_000_000)]:
         log(in_culture, "cell_count", technician, viable_cells=cells, viability_pct=92, confluence_pct=30,
             performed_at=seeded_at + day * DAY)  # fmt: skip
@@ -90,3 +92,31 @@ def test_logging_a_count_stores_the_projection_in_the_same_write(in_culture, tec
     assert ProjectionValues.stored(stored) == _python(in_culture)
     assert stored.ready_low_on <= stored.projected_ready_on <= stored.ready_high_on
     assert stored.projected_ready_on > timezone.localdate(seeded_at + 6 * DAY)
+
+
+@pytest.mark.django_db
+def test_a_count_that_moves_the_projection_signals_the_old_and_the_new(in_culture, technician):
+    seeded_at = timezone.now() - 9 * DAY
+    CultureStep.objects.filter(batch=in_culture, kind__in=["receipt", "seeding"]).update(
+        performed_at=seeded_at
+    )
+    for day, cells in [(3, 2_000_000), (6, 4_000_000)]:
+        log(in_culture, "cell_count", technician, viable_cells=cells, viability_pct=92, confluence_pct=30,
+            performed_at=seeded_at + day * DAY)  # fmt: skip
+    changes: list[ProjectionChange] = []
+
+    def receive(sender, change, **kwargs):
+        changes.append(change)
+
+    projection_changed.connect(receive)
+    try:
+        # Growth stalls: the ready date moves out by days.
+        log(in_culture, "cell_count", technician, viable_cells=4_100_000, viability_pct=92, confluence_pct=30,
+            performed_at=seeded_at + 8.5 * DAY)  # fmt: skip
+    finally:
+        projection_changed.disconnect(receive)
+
+    (change,) = changes
+    assert change.batch_id == in_culture.pk and change.old is not None
+    assert change.new == ProjectionValues.stored(GrowthProjection.objects.get(batch=in_culture))
+    assert change.moved_by_a_day
