@@ -246,10 +246,12 @@ def project_ready_day(
     # Draws that never get there count as the latest possible days.
     ready = np.where(np.isfinite(ready), ready, np.inf)
     low, median, high = (float(q) for q in np.quantile(ready, [0.1, 0.5, 0.9]))
-    rate = expansion.current_rate(fitted, series)
+    # The doubling time shown is the one the counts show (latest counts, straight line), as the
+    # lab computes it; the model's intrinsic rate stands in only where they show none.
+    observed = _doubling_time(points[-FIT_POINTS:])
     return Projection(
         ready_day=median,
-        doubling_time_days=math.log(2) / rate,
+        doubling_time_days=observed or math.log(2) / expansion.current_rate(fitted, series),
         low=low,
         high=high if math.isfinite(high) else expansion.HORIZON_DAYS,
     )

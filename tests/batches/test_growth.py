@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from batches.domain import (
     CountPoint,
     GrowthInputError,
+    GrowthPriors,
     Projection,
     cumulative_population_doublings,
     doubling_time_hours,
@@ -133,9 +134,11 @@ def test_a_split_restarts_growth_after_a_lag() -> None:
     # Right after a split the cells wait about a day before growing again.
     split = [CountPoint(7, 4e6, 0, 50), CountPoint(10, 8e6, 0, 85, seeded_cells_after_split=8e6)]
 
-    projection = project_ready_day(split, 1.6e7)  # one doubling of the re-seeded cells
+    with_lag = project_ready_day(split, 1.6e7)  # one doubling of the re-seeded cells
+    no_lag = project_ready_day(split, 1.6e7, GrowthPriors(lag_days=0.0, lag_sd=0.01))
 
-    assert projection.ready_day > 10 + projection.doubling_time_days + 0.3
+    assert with_lag.ready_day > no_lag.ready_day + 0.5
+    assert no_lag.ready_day > 10 + 1
 
 
 def test_projection_sorts_counts_by_day() -> None:
