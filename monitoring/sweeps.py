@@ -36,6 +36,7 @@ from batches.selectors import (
     SEEDED,
     SEEDING_LIMIT,
     deadline_sql,
+    last_step_at_sql,
     last_step_select,
 )
 from core.audit import audit_context
@@ -228,9 +229,11 @@ JOIN batches_patient pt ON pt.id = t.patient_id
 LEFT JOIN batches_growthprojection g ON g.batch_id = b.id
 WHERE b.status = 'in_culture' AND {_ONLY_BATCH}"""
 # The window is missed when even the late end of the 80% interval is after it closes.
+# The seeding clock is a scalar subquery inside coalesce(): PostgreSQL evaluates it only for
+# the batches without a stored projection, not for every culture.
 _READY_LATE = (
     "coalesce(g.ready_high_on, g.projected_ready_on,"
-    " ((x.at AT TIME ZONE %(tz)s)::date + p.expected_culture_days))"
+    f" (({last_step_at_sql(SEEDED, 'b.id')} AT TIME ZONE %(tz)s)::date + p.expected_culture_days))"
 )
 _CLOSES = "(pt.injury_date + p.infusion_window_end_day)"
 
@@ -253,7 +256,6 @@ SELECT b.id, 'critical',
 {_BASE}
 JOIN batches_patient pt ON pt.id = t.patient_id
 LEFT JOIN batches_growthprojection g ON g.batch_id = b.id
-{_last_step("x", SEEDED)}
 WHERE b.status = 'in_culture' AND {_ONLY_BATCH}
   AND p.infusion_window_end_day IS NOT NULL AND {_READY_LATE} > {_CLOSES}""",
 }
