@@ -243,8 +243,8 @@ def project_ready_day(
     finite = ready[np.isfinite(ready)]
     if finite.size < ready.size / 2:
         return Projection(None, None, NO_GROWTH)
-    # Draws that never get there count as the latest possible days.
-    ready = np.where(np.isfinite(ready), ready, np.inf)
+    # Draws that never get there count as the horizon (the latest day the model looks at).
+    ready = np.minimum(ready, expansion.HORIZON_DAYS)
     low, median, high = (float(q) for q in np.quantile(ready, [0.1, 0.5, 0.9]))
     # The doubling time shown is the one the counts show (latest counts, straight line), as the
     # lab computes it; the model's intrinsic rate stands in only where they show none.
@@ -253,7 +253,7 @@ def project_ready_day(
         ready_day=median,
         doubling_time_days=observed or math.log(2) / expansion.current_rate(fitted, series),
         low=low,
-        high=high if math.isfinite(high) else expansion.HORIZON_DAYS,
+        high=high,
     )
 
 
