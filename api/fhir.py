@@ -7,15 +7,20 @@ identifier system, the dose number the ``division``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batches.models import Dose
+
+if TYPE_CHECKING:
+    from compliance.readiness import ReadinessReport
 
 DIN_SYSTEM = "https://www.isbt128.org/uri/DonationIdentificationNumber"
 CATEGORY_SYSTEM = "http://hl7.org/fhir/product-category"
 STATUS_SYSTEM = "http://hl7.org/fhir/biologicallyderived-product-status"
 CATEGORIES = {"organ", "tissue", "fluid", "cells", "biologicalAgent"}
 STATUSES = {"available", "unavailable"}
+# Our extension: the projected ready date of the dose's batch and its 80% interval.
+PROJECTED_READY_URL = "https://lims.example.org/fhir/StructureDefinition/projected-ready"
 
 
 def product_status(dose: Dose, ready: bool) -> str:
@@ -23,8 +28,27 @@ def product_status(dose: Dose, ready: bool) -> str:
     return "available" if ready else "unavailable"
 
 
-def biologically_derived_product(dose: Dose, *, ready: bool) -> dict[str, Any]:
-    """The FHIR resource for ``dose`` (its batch, therapy and protocol loaded)."""
+def projected_ready_extension(report: ReadinessReport) -> dict[str, Any] | None:
+    """``valueDate`` (projected ready date) and ``valuePeriod`` (its 80% interval) sub-extensions."""
+    if report.projected_ready_on is None:
+        return None
+    parts: list[dict[str, Any]] = [{"url": "date", "valueDate": report.projected_ready_on.isoformat()}]
+    if report.projected_ready_between is not None:
+        low, high = report.projected_ready_between
+        parts.append(
+            {"url": "interval80", "valuePeriod": {"start": low.isoformat(), "end": high.isoformat()}}
+        )
+    return {"url": PROJECTED_READY_URL, "extension": parts}
+
+
+def biologically_derived_product(
+    dose: Dose, *, ready: bool, readiness: ReadinessReport | None = None
+) -> dict[str, Any]:
+    """The FHIR resource for ``dose`` (its batch, therapy and protocol loaded).
+
+    With ``readiness``, the batch's projected ready date and its interval ride
+    along as an extension (``PROJECTED_READY_URL``).
+    """
     batch = dose.batch
     protocol = batch.therapy.protocol
     status = product_status(dose, ready)
@@ -58,4 +82,7 @@ def biologically_derived_product(dose: Dose, *, ready: bool) -> dict[str, Any]:
     }
     if dose.expires_at is not None:
         resource["expirationDate"] = dose.expires_at.isoformat()
+    extension = projected_ready_extension(readiness) if readiness is not None else None
+    if extension is not None:
+        resource["extension"] = [extension]
     return resource

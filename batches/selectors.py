@@ -16,10 +16,11 @@ from batches.domain.growth import (
     CountPoint,
     Projection,
     cumulative_population_doublings,
+    priors_for,
     project_ready_day,
     projected_ready_date,
 )
-from batches.models import Batch, CultureStep, Dose, Finding, Flag
+from batches.models import Batch, CultureStep, Dose, Finding, Flag, GrowthProjection
 
 
 def batch_status_counts() -> list[tuple[BatchStatus, int]]:
@@ -30,9 +31,9 @@ def batch_status_counts() -> list[tuple[BatchStatus, int]]:
 
 def batch_list(*, clinic_id: int | None = None) -> QuerySet[Batch]:
     """Batches newest first with what a list row shows; scoped to a clinic when given."""
-    batches = Batch.objects.select_related("therapy__patient__clinic", "therapy__protocol").order_by(
-        "-created_at"
-    )
+    batches = Batch.objects.select_related(
+        "therapy__patient__clinic", "therapy__protocol", "projection"
+    ).order_by("-created_at")
     if clinic_id is not None:
         batches = batches.filter(therapy__patient__clinic_id=clinic_id)
     return batches
@@ -53,44 +54,104 @@ class Growth:
     cumulative_pd: float | None
     projection: Projection | None
     projected_ready_on: dt.date | None
+    # The 80% interval of the ready date, ``(low, high)``; None without a projection.
+    projected_ready_between: tuple[dt.date, dt.date] | None = None
 
 
 _NOT_SEEDED = Growth(None, None, None, None)
 
 
-def batch_growth(batch: Batch, steps: Iterable[CultureStep], today: dt.date | None = None) -> Growth:
-    """Culture day, cumulative population doublings and the projected ready day of a batch.
+def growth_counts(steps: Iterable[CultureStep]) -> tuple[CultureStep | None, list[CountPoint], float]:
+    """The seeding step, the count series ``project_ready_day`` reads, and the product of the split ratios.
 
-    ``steps`` are the batch's effective steps in time order (see
-    ``with_effective_steps``). Counts after a passage are scaled by the split
-    ratios so far, so the series is the culture's total expansion; the
-    target (cells per dose x doses) is scaled the same way.
+    ``steps`` are effective steps in time order. Counts after a passage are
+    scaled by the split ratios so far, so the series is the culture's total
+    expansion; a passage's count carries the cells re-seeded after it (in the
+    same units: the whole expansion goes on), which starts a growth period.
     """
     steps = list(steps)
     seeding = next((s for s in steps if s.kind == "seeding"), None)
     if seeding is None:
-        return _NOT_SEEDED
-    seeded_on = timezone.localdate(seeding.performed_at)
-    points, factor = [], 1.0
+        return None, [], 1.0
+    points, factor, passage = [], 1.0, 0
     for step in steps:
+        split = step.kind == "passage" and bool(step.viable_cells and step.seeded_cells)
         if step.kind in ("cell_count", "passage", "harvest") and step.viable_cells:
             day = (step.performed_at - seeding.performed_at).total_seconds() / 86400
-            points.append(CountPoint(day, step.viable_cells * factor))
-        if step.kind == "passage" and step.viable_cells and step.seeded_cells:
+            cells = step.viable_cells * factor
+            confluence = None if step.confluence_pct is None else float(step.confluence_pct)
+            points.append(CountPoint(day, cells, passage, confluence, cells if split else None))
+        if split:
             factor *= step.viable_cells / step.seeded_cells
+            passage += 1
+    return seeding, points, factor
+
+
+def growth_target(batch: Batch) -> float:
+    """The cells a batch's protocol needs (cells per dose x doses), in actual cells."""
     protocol = batch.therapy.protocol
-    projection = project_ready_day(points, protocol.target_cells_per_dose * protocol.doses_per_batch * factor)
+    return float(protocol.target_cells_per_dose * protocol.doses_per_batch)
+
+
+def ready_dates(
+    seeded_on: dt.date, projection: Projection
+) -> tuple[dt.date | None, tuple[dt.date, dt.date] | None]:
+    """The projected ready date and its interval's dates (``None`` where there is no date)."""
+    ready_on = projected_ready_date(seeded_on, projection)
+    if ready_on is None or projection.low is None or projection.high is None:
+        return ready_on, None
+    low = projected_ready_date(seeded_on, Projection(projection.low, None))
+    high = projected_ready_date(seeded_on, Projection(projection.high, None))
+    return ready_on, (low, high) if low and high else None
+
+
+def batch_growth(batch: Batch, steps: Iterable[CultureStep], today: dt.date | None = None) -> Growth:
+    """Culture day, cumulative population doublings and the projected ready day of a batch, with its interval.
+
+    ``steps`` are the batch's effective steps in time order (see
+    ``with_effective_steps``); the series is ``growth_counts``'s, and the
+    target (cells per dose x doses) is scaled like the counts. This is the
+    one growth computation: ``GrowthProjection`` stores its answer with every
+    step, and a batch fetched with its stored projection (``select_related
+    ("projection")``, as ``batch_list`` does) reads that instead of refitting.
+    """
+    steps = list(steps)
+    seeding, points, factor = growth_counts(steps)
+    if seeding is None:
+        return _NOT_SEEDED
+    seeded_on = timezone.localdate(seeding.performed_at)
     harvest = next((s for s in steps if s.kind == "harvest"), None)
-    ready_on = (
-        timezone.localdate(harvest.performed_at) if harvest else projected_ready_date(seeded_on, projection)
-    )
     end = timezone.localdate(harvest.performed_at) if harvest else (today or timezone.localdate())
     periods = _growth_periods(steps)
-    return Growth(
-        culture_day=(end - seeded_on).days,
-        cumulative_pd=cumulative_population_doublings(periods) if periods else None,
-        projection=projection,
-        projected_ready_on=ready_on,
+    culture_day = (end - seeded_on).days
+    cumulative_pd = cumulative_population_doublings(periods) if periods else None
+    stored = _stored_projection(batch)
+    if stored is not None:
+        between = (stored.ready_low_on, stored.ready_high_on) if stored.ready_high_on else None
+        return Growth(
+            culture_day, cumulative_pd, stored_projection(stored), stored.projected_ready_on, between
+        )
+    protocol = batch.therapy.protocol
+    projection = project_ready_day(points, growth_target(batch) * factor, priors_for(protocol.code))
+    if harvest:
+        harvested_on = timezone.localdate(harvest.performed_at)
+        ready_on, between = harvested_on, (harvested_on, harvested_on)
+    else:
+        ready_on, between = ready_dates(seeded_on, projection)
+    return Growth(culture_day, cumulative_pd, projection, ready_on, between)
+
+
+def _stored_projection(batch: Batch) -> GrowthProjection | None:
+    """The batch's stored projection when it was fetched with the batch (``select_related``); no query."""
+    if not Batch.projection.is_cached(batch):  # type: ignore[attr-defined]
+        return None
+    return getattr(batch, "projection", None)
+
+
+def stored_projection(row: GrowthProjection) -> Projection:
+    """A stored projection row as the domain's ``Projection``."""
+    return Projection(
+        row.ready_day, row.doubling_time_days, row.reason, row.reached, row.low_day, row.high_day
     )
 
 
@@ -250,7 +311,10 @@ __all__ = [
     "batch_status_counts",
     "batch_timeline",
     "effective_steps",
+    "growth_counts",
+    "growth_target",
     "open_findings",
+    "ready_dates",
     "with_effective_steps",
     "worklist_awaiting_seeding",
     "worklist_culture_overdue",

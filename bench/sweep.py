@@ -82,6 +82,14 @@ _STEPS = [
     _STEP
     + """SELECT id, 'formulation', %(now)s - (age - 21.1) * interval '1 day', %(tech)s, %(now)s, '', '', '', '',
         '', NULL, NULL, NULL, NULL, NULL, 1, 100000000, 50 FROM plan WHERE status IN ('pending_release', 'released')""",
+    # Stored growth projections (batches.services.growth writes them with each step; here the
+    # shape only: about day 20.5 for the 1.9-day doublers, day 38 for the slow ones, at risk).
+    """INSERT INTO batches_growthprojection (batch_id, ready_day, low_day, high_day, doubling_time_days, reason,
+        reached, projected_ready_on, ready_low_on, ready_high_on, computed_at)
+       SELECT id, r, r - 2.5, r + 3.5, doubling, '', false, seeded + ceil(r)::int, seeded + ceil(r - 2.5)::int,
+        seeded + ceil(r + 3.5)::int, %(now)s
+       FROM (SELECT id, doubling, CASE WHEN doubling > 4 THEN 38.0 ELSE 20.5 END AS r,
+                    (%(now)s - age * interval '1 day')::date AS seeded FROM plan WHERE status <> 'received') x""",
     # Released doses: most expire in weeks; some within a day, a few already (made unavailable by the sweep).
     """INSERT INTO batches_dose (batch_id, number, cells, volume_ml, status, expires_at)
        SELECT id, 1, 100000000, 50, CASE WHEN status = 'released' THEN 'available' ELSE 'pending_release' END,
@@ -131,6 +139,23 @@ def _seed(n: int, now: Any) -> float:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return time.monotonic() - started
+
+
+BACKFILL_SAMPLE = 1000
+
+
+def _timed_backfill(n: int) -> None:
+    """The real projection (``growth_projection_backfill``) over ``n`` batches in culture, for its rate."""
+    from batches.models import Batch
+    from batches.services import growth_projection_backfill
+
+    ids = list(Batch.objects.filter(status="in_culture").order_by("pk").values_list("pk", flat=True)[:n])
+    started = time.monotonic()
+    written = growth_projection_backfill(batch_ids=ids)
+    elapsed = time.monotonic() - started
+    print(
+        f"projection backfill {written:,} batches in {elapsed:.1f} s ({1000 * elapsed / max(written, 1):.1f} ms each)"
+    )
 
 
 def _timed_sweep(label: str, now: Any) -> tuple[float, int]:
@@ -183,6 +208,7 @@ def main() -> None:
         f"active batches   {Batch.objects.exclude(status__in=['infused', 'expired', 'discarded']).count():,}"
     )
     print(f"culture steps    {CultureStep.objects.count():,}")
+    _timed_backfill(BACKFILL_SAMPLE)
 
     first = _timed_sweep("1st sweep (opens flags)", now)
     second = _timed_sweep("2nd sweep (nothing changed)", now)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,14 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batches.domain.growth import (
-    FIT_POINTS,
-    NO_GROWTH,
-    CountPoint,
-    GrowthInputError,
-    project_ready_day,
-    projected_ready_date,
-)
+from batches.domain.growth import NO_GROWTH
 from batches.models import Flag
 from batches.selectors import (
     CULTURE_LIMIT,
@@ -44,6 +36,7 @@ from batches.selectors import (
     SEEDED,
     SEEDING_LIMIT,
     deadline_sql,
+    last_step_at_sql,
     last_step_select,
 )
 from core.audit import audit_context
@@ -187,8 +180,6 @@ SELECT ARRAY(SELECT id FROM opened ORDER BY id),
        (SELECT count(*) FROM resolved)
 """
 
-_ARRAY_HITS = "SELECT * FROM unnest(%(ids)s::bigint[], %(severities)s::text[], %(details)s::text[])"
-
 
 def _params(now: dt.datetime, batch_id: int | None) -> dict[str, Any]:
     return {
@@ -228,118 +219,58 @@ def sweep_condition(*, kind: str, now: dt.datetime | None = None, batch_id: int 
 
 # --- Growth projection: at risk, indication window --------------------------------
 
-# Per batch in culture: the protocol numbers, the seeding time, the product of the
-# passage split ratios, and its latest FIT_POINTS counts scaled by the split
-# ratios before each count: the same series ``selectors.batch_growth`` builds. The first count
-# comes too: ``project_ready_day`` tells "only one count" from "no growth" by all the days.
-# One scan of the cultures' steps with one window ordering, grouped to a row per batch.
-_GROWTH_SQL = f"""
-WITH cultures AS (
-    SELECT b.id, p.max_culture_days, p.expected_culture_days,
-           p.target_cells_per_dose * p.doses_per_batch AS target, pt.injury_date, p.infusion_window_end_day
-    {_BASE}
-    JOIN batches_patient pt ON pt.id = t.patient_id
-    WHERE b.status = 'in_culture' AND {_ONLY_BATCH}
-),
-steps AS (
-    SELECT s.batch_id, s.id, s.kind, s.performed_at, s.viable_cells,
-           CASE WHEN s.kind = 'passage' THEN ln(s.viable_cells::float8 / s.seeded_cells) END AS split
-    FROM batches_culturestep s JOIN cultures c ON c.id = s.batch_id
-    WHERE s.kind IN ('seeding', 'cell_count', 'passage', 'harvest') AND {_EFFECTIVE}
-),
-seeded AS (SELECT batch_id, min(performed_at) AS at FROM steps WHERE kind = 'seeding' GROUP BY batch_id),
-scaled AS (
-    SELECT batch_id, id, performed_at,
-           viable_cells * exp(coalesce(sum(split) OVER before, 0)) AS cells,
-           exp(coalesce(sum(split) OVER (PARTITION BY batch_id), 0)) AS factor,
-           count(*) OVER (PARTITION BY batch_id) - row_number() OVER before AS newer,
-           row_number() OVER before = 1 AS first
-    FROM steps WHERE kind <> 'seeding' AND viable_cells IS NOT NULL
-    WINDOW before AS (PARTITION BY batch_id ORDER BY performed_at, id
-                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+# The projection is computed once, where the counts are written, and stored per batch
+# (``batches.services.growth``: ``selectors.batch_growth`` is the one computation). These
+# conditions read the stored row: one set-based query per kind, like the others. Without a
+# stored row (never refreshed) the window check falls back to the protocol's expected days.
+_PROJECTED = f"""
+{_BASE}
+JOIN batches_patient pt ON pt.id = t.patient_id
+LEFT JOIN batches_growthprojection g ON g.batch_id = b.id
+WHERE b.status = 'in_culture' AND {_ONLY_BATCH}"""
+# The window is missed when even the late end of the 80% interval is after it closes.
+# The seeding clock is a scalar subquery inside coalesce(): PostgreSQL evaluates it only for
+# the batches without a stored projection, not for every culture.
+_READY_LATE = (
+    "coalesce(g.ready_high_on, g.projected_ready_on,"
+    f" (({last_step_at_sql(SEEDED, 'b.id')} AT TIME ZONE %(tz)s)::date + p.expected_culture_days))"
 )
-SELECT c.id, c.max_culture_days, c.expected_culture_days, c.target, c.injury_date, c.infusion_window_end_day,
-       sd.at, coalesce(max(sc.factor), 1),
-       array_agg(extract(epoch FROM sc.performed_at - sd.at)::float8 / 86400 ORDER BY sc.performed_at, sc.id)
-           FILTER (WHERE sc.newer < {FIT_POINTS} OR sc.first),
-       array_agg(sc.cells ORDER BY sc.performed_at, sc.id) FILTER (WHERE sc.newer < {FIT_POINTS} OR sc.first)
-FROM cultures c
-JOIN seeded sd ON sd.batch_id = c.id
-LEFT JOIN scaled sc ON sc.batch_id = c.id
-GROUP BY c.id, c.max_culture_days, c.expected_culture_days, c.target, c.injury_date,
-         c.infusion_window_end_day, sd.at
-"""
+_CLOSES = "(pt.injury_date + p.infusion_window_end_day)"
 
-
-@dataclass
-class _Culture:
-    row: tuple[Any, ...]
-    points: list[CountPoint]
-
-
-# The growth read sorts and hashes every culture's steps (about 400,000 rows at 100,000
-# batches); with the default 4 MB they spill to disk in several batches. Local to the read.
-GROWTH_WORK_MEM = "64MB"
-
-
-def _growth_rows(params: dict[str, Any]) -> Iterable[_Culture]:
-    """Every culture's protocol numbers and latest counts (``_GROWTH_SQL``), as count points."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [GROWTH_WORK_MEM])
-        cursor.execute(_GROWTH_SQL, params)
-        rows = cursor.fetchall()
-    return [
-        _Culture(row, [CountPoint(day, cells) for day, cells in zip(row[8] or (), row[9] or (), strict=True)])
-        for row in rows
-    ]
-
-
-def _judge(culture: _Culture, hits: dict[str, list[tuple[int, str, str]]]) -> None:
-    """Append the at-risk and indication-window hits of one culture."""
-    batch_id, max_days, expected_days, target, injury_date, window_end, seeded_at, factor = culture.row[:8]
-    try:
-        projection = project_ready_day(culture.points, target * factor)
-    except GrowthInputError:
-        return
-    if projection.reason == NO_GROWTH:
-        detail = "The cells are not growing: the target dose cannot be reached."
-        hits[K.CULTURE_AT_RISK].append((batch_id, "critical", detail))
-    elif projection.ready_day is not None and not projection.reached and projection.ready_day > max_days:
-        detail = (
-            f"Projected to reach the target on culture day {projection.ready_day:.1f}, "
-            f"after the maximum of {max_days} days."
-        )
-        hits[K.CULTURE_AT_RISK].append((batch_id, "warning", detail))
-    if window_end is None:
-        return
-    seeded_on = timezone.localdate(seeded_at)
-    ready_on = projected_ready_date(seeded_on, projection) or seeded_on + dt.timedelta(days=expected_days)
-    closes_on = injury_date + dt.timedelta(days=window_end)
-    if ready_on > closes_on:
-        detail = (
-            f"Projected ready on {ready_on:%Y-%m-%d}; the infusion window closes on {closes_on:%Y-%m-%d}."
-        )
-        hits[K.INDICATION_WINDOW].append((batch_id, "critical", detail))
+GROWTH_CONDITIONS: dict[str, str] = {
+    K.CULTURE_AT_RISK: f"""
+SELECT b.id,
+       CASE WHEN g.reason = '{NO_GROWTH}' THEN 'critical' ELSE 'warning' END,
+       CASE WHEN g.reason = '{NO_GROWTH}' THEN 'The cells are not growing: the target dose cannot be reached.'
+            ELSE 'Projected to reach the target on culture day ' || to_char(g.ready_day, 'FM9999990.0')
+                 || ' (80%% between ' || to_char(g.low_day, 'FM9999990.0') || ' and '
+                 || to_char(g.high_day, 'FM9999990.0') || '), after the maximum of ' || p.max_culture_days
+                 || ' days.' END
+{_PROJECTED}
+  AND (g.reason = '{NO_GROWTH}' OR (NOT g.reached AND g.ready_day > p.max_culture_days))""",
+    K.INDICATION_WINDOW: f"""
+SELECT b.id, 'critical',
+       'Projected ready on ' || coalesce(to_char(g.projected_ready_on, 'YYYY-MM-DD'), 'an unknown date')
+       || coalesce(' (80%% by ' || to_char(g.ready_high_on, 'YYYY-MM-DD') || ')', '')
+       || '; the infusion window closes on ' || to_char({_CLOSES}, 'YYYY-MM-DD') || '.'
+{_BASE}
+JOIN batches_patient pt ON pt.id = t.patient_id
+LEFT JOIN batches_growthprojection g ON g.batch_id = b.id
+WHERE b.status = 'in_culture' AND {_ONLY_BATCH}
+  AND p.infusion_window_end_day IS NOT NULL AND {_READY_LATE} > {_CLOSES}""",
+}
 
 
 def sweep_growth(*, now: dt.datetime | None = None, batch_id: int | None = None) -> list[SweepResult]:
-    """At-risk cultures and closing indication windows, from the growth projection.
+    """At-risk cultures and closing indication windows, from the stored growth projection.
 
-    One query reads every culture's latest counts; the projection is the
-    domain's ``project_ready_day``; then one reconcile statement per kind.
+    At risk: not growing (critical), or projected past the protocol's maximum
+    culture days (warning). Indication window: the late end of the ready
+    date's 80% interval falls after the window closes (critical). One
+    reconcile statement per kind, whatever the number of cultures.
     """
     params = _params(now or timezone.now(), batch_id)
-    hits: dict[str, list[tuple[int, str, str]]] = {K.CULTURE_AT_RISK: [], K.INDICATION_WINDOW: []}
-    for culture in _growth_rows(params):
-        _judge(culture, hits)
-    results = []
-    for kind, rows in hits.items():
-        ids, severities, details = (
-            (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
-        )
-        arrays = {"ids": ids, "severities": severities, "details": details}
-        results.append(_reconcile(kind, _ARRAY_HITS, {**params, **arrays}))
-    return results
+    return [_reconcile(kind, sql, params) for kind, sql in GROWTH_CONDITIONS.items()]
 
 
 # --- Everything -----------------------------------------------------------------------
@@ -404,6 +335,7 @@ def flag_acknowledge(*, flag: Flag, actor: Any, note: str = "", now: dt.datetime
 __all__ = [
     "CONDITIONS",
     "CULTURE_KINDS",
+    "GROWTH_CONDITIONS",
     "ExpiryResult",
     "FullSweep",
     "SweepResult",

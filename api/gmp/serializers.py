@@ -164,7 +164,16 @@ class ReadinessOut(serializers.Serializer):
     status = serializers.CharField()
     at = serializers.DateTimeField()
     blockers = BlockerOut(many=True)
-    projected_ready_on = serializers.DateField(allow_null=True)
+    projected_ready_on = serializers.DateField(
+        allow_null=True, help_text="Projected ready date (the median of the growth projection)."
+    )
+    projected_ready_between = serializers.ListField(
+        child=serializers.DateField(),
+        min_length=2,
+        max_length=2,
+        allow_null=True,
+        help_text="80% interval of the ready date, [low, high]; null without a projection.",
+    )
     doses = ReadinessDoseOut(many=True)
 
 

@@ -195,6 +195,7 @@ def readiness_data(batch: Batch, at: dt.datetime) -> dict[str, Any]:
     return {
         "din": report.din, "ready": answer.ready, "status": report.status, "at": at, "blockers": answer.blockers,
         "projected_ready_on": report.projected_ready_on,
+        "projected_ready_between": report.projected_ready_between,
         "doses": [{"dose_id": d.dose_id, "ready": d.ready, "expires_at": d.expires_at, "infusion": d.infusion,
                    "blockers": d.blockers} for d in answer.doses],
     }  # fmt: skip
@@ -206,11 +207,12 @@ _DATETIME, _DATE = serializers.DateTimeField(), serializers.DateField()
 
 def readiness_body(data: dict[str, Any]) -> dict[str, Any]:
     """``ReadinessOut(data).data`` built directly (same keys, order and formats; pinned by a test)."""
-    ready_on = data["projected_ready_on"]
+    ready_on, between = data["projected_ready_on"], data["projected_ready_between"]
     return {
         "din": data["din"], "ready": data["ready"], "status": data["status"],
         "at": _DATETIME.to_representation(data["at"]), "blockers": blocker_list(data["blockers"]),
         "projected_ready_on": None if ready_on is None else _DATE.to_representation(ready_on),
+        "projected_ready_between": None if between is None else [_DATE.to_representation(d) for d in between],
         "doses": [{"dose_id": d["dose_id"], "ready": d["ready"],
                    "expires_at": None if d["expires_at"] is None else _DATETIME.to_representation(d["expires_at"]),
                    "infusion": d["infusion"], "blockers": blocker_list(d["blockers"])} for d in data["doses"]],
@@ -344,6 +346,9 @@ class FhirProduct(ApiView):
     )
     def get(self, request: Request, dose_id: str) -> Response:
         dose = _dose(request, dose_id, "batch__stored_facts")
-        answer = readiness_report(dose.batch).answer.for_dose(dose.dose_id)
-        resource = fhir.biologically_derived_product(dose, ready=bool(answer and answer.ready))
+        report = readiness_report(dose.batch)
+        answer = report.answer.for_dose(dose.dose_id)
+        resource = fhir.biologically_derived_product(
+            dose, ready=bool(answer and answer.ready), readiness=report
+        )
         return Response(resource, content_type="application/fhir+json")

@@ -250,6 +250,15 @@ class BatchOut(serializers.ModelSerializer):
     projected_ready_on = serializers.DateField(
         source="growth.projected_ready_on", read_only=True, allow_null=True
     )
+    projected_ready_between = serializers.ListField(
+        source="growth.projected_ready_between",
+        child=serializers.DateField(),
+        min_length=2,
+        max_length=2,
+        read_only=True,
+        allow_null=True,
+        help_text="80% interval of the ready date, [low, high]; null without a projection.",
+    )
     doses = DoseOut(many=True, read_only=True)
     flags = FlagOut(source="open_flags", many=True, read_only=True, help_text="Open flags of the batch.")
 
@@ -257,7 +266,8 @@ class BatchOut(serializers.ModelSerializer):
         model = Batch
         fields = [
             "din", "check_character", "coi", "patient", "clinic", "protocol", "protocol_version", "status",
-            "status_changed_at", "culture_day", "projected_ready_on", "doses", "flags", "created_at",
+            "status_changed_at", "culture_day", "projected_ready_on", "projected_ready_between", "doses", "flags",
+            "created_at",
         ]  # fmt: skip
 
     def get_check_character(self, batch: Batch) -> str:

@@ -18,6 +18,7 @@ from batches.domain.eligibility import (
 from batches.domain.growth import (
     CountPoint,
     GrowthInputError,
+    GrowthPriors,
     Projection,
     cumulative_population_doublings,
     doubling_time_hours,
@@ -35,6 +36,7 @@ __all__ = [
     "CountPoint",
     "Eligibility",
     "GrowthInputError",
+    "GrowthPriors",
     "PatientFacts",
     "Projection",
     "ProtocolRules",

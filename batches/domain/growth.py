@@ -1,6 +1,47 @@
-"""Pure growth maths for a culture: population doublings, doubling time, readiness projection.
+"""Pure growth maths for a culture: population doublings, doubling time, and the ready-day projection.
 
 No ORM, no request, no clock. Cell numbers may be ints, floats or Decimals.
+
+The projection (``project_ready_day``)
+--------------------------------------
+A straight line through log(cells) is systematically early for MSC: growth
+slows after every seeding or passage (lag), as a flask nears confluence
+(contact inhibition) and from one passage to the next (replicative ageing).
+The model (``batches.domain.expansion``) has all three:
+
+* each growth period (the primary culture, then each split) is a logistic
+  curve towards the flasks' capacity: confluence readings (``confluence_pct``)
+  place the curve on that capacity; after a split, nothing grows for a lag,
+  and the capacity is the cells re-seeded times a fold (confluent / seeding
+  density);
+* the growth rate falls by a fixed fraction per passage, with a small
+  random effect per period;
+* the lab's routine runs the future: split at about 82% confluence at the
+  next daily look, then lag, regrowth and so on until the target.
+
+Parameters are fitted per culture by maximum a posteriori with the
+protocol's priors (``GrowthPriors``, one small object per reference protocol
+in ``PROTOCOL_PRIORS``): a culture with two counts is its protocol's typical
+culture nudged by them, one with many counts and confluence readings is
+fitted on its own. Posterior draws (Laplace approximation) run forward give
+the ready day (median) and its 80% interval (``low``/``high``, the 10th and
+90th percentiles). Deterministic: the draws use a fixed seed.
+
+Contracts kept from the straight-line version: no counts, one count day,
+no growth (the latest counts of the current period fall or double more
+slowly than every 20 days while the flasks are not full) give ``None`` with
+a reason; a target already reached gives the latest count's day.
+
+Sources of the priors and of the simulator that validates them
+(``batches.domain.simulation``, ``bench/projection.py``): doubling times of
+1.5-3 days for bone-marrow MSC at early passages, rising with passage (Bonab
+et al. 2006, BMC Cell Biol 7:14; Wagner et al. 2008, PLoS One 3:e2213); lag,
+log and stationary phases after seeding (Colter et al. 2000, PNAS 97:3213;
+Sekiya et al. 2002, Stem Cells 20:530); counting CV 10-15% (Cadena-Herrera et
+al. 2015, Biotechnol Rep 7:9). Seeding vs confluent density (about 1:10),
+the split confluence and the primary culture's half-confluence day are
+routine-practice ranges, not published constants: a facility should refit
+``PROTOCOL_PRIORS`` from its own batch records.
 """
 
 from __future__ import annotations
@@ -11,14 +52,23 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
+
+from batches.domain import expansion
+from batches.domain.expansion import DEFAULT_PRIORS, PROTOCOL_PRIORS, GrowthPriors, priors_for
+
 Number = int | float | Decimal
 
-# Only the latest counts describe how the culture grows now: the lag phase
-# right after seeding grows slower and would stretch the projection.
+# The "not growing" test and the reported doubling time of a reached target use the latest counts.
 FIT_POINTS = 5
 # Below this slope (doublings per day) the culture is treated as not growing:
 # it would take longer than about 2,700 years to double once.
 MIN_GROWTH_PER_DAY = 1e-6
+
+# Counts of one growth period at least this far apart that double more slowly than this
+# are a stalled culture (MSC double in 1.5-5 days until senescence), unless the flasks are full.
+STALLED_DOUBLING_DAYS = 20.0
+STALL_SPAN_DAYS = 1.0
 
 NO_COUNTS = "no counts"
 ONE_COUNT = "only one count"
@@ -74,10 +124,19 @@ def validate_count(
 
 @dataclass(frozen=True)
 class CountPoint:
-    """Total expanded cells on culture day ``day`` (counts times the split ratios so far)."""
+    """Total expanded cells on culture day ``day`` (counts times the split ratios so far).
+
+    Optional, where the lab recorded them: ``passage`` of the flasks counted
+    (0 for the primary culture), their ``confluence_pct``, and on the count of
+    a passage the cells re-seeded right after it (``seeded_cells_after_split``,
+    in the units of ``cells``): that starts a new growth period.
+    """
 
     day: float
     cells: float
+    passage: int | None = None
+    confluence_pct: float | None = None
+    seeded_cells_after_split: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,13 +144,16 @@ class Projection:
     """When the culture reaches its target.
 
     ``ready_day`` is the culture day of readiness (the latest count's day when
-    already reached) or ``None``, and then ``reason`` says why.
+    already reached) or ``None``, and then ``reason`` says why. ``low`` and
+    ``high`` bound the 80% interval of the ready day (equal to it once reached).
     """
 
     ready_day: float | None
     doubling_time_days: float | None
     reason: str = ""
     reached: bool = False
+    low: float | None = None
+    high: float | None = None
 
 
 def _checked(counts: Sequence[CountPoint]) -> list[CountPoint]:
@@ -99,6 +161,11 @@ def _checked(counts: Sequence[CountPoint]) -> list[CountPoint]:
         if not math.isfinite(float(point.day)) or point.day < 0:
             raise GrowthInputError(f"A culture day must be 0 or later, not {point.day}.")
         _positive(point.cells, f"cell count on day {point.day}")
+        _percentage(point.confluence_pct, f"confluence on day {point.day}")
+        if point.seeded_cells_after_split is not None:
+            _positive(point.seeded_cells_after_split, f"re-seeded cell count on day {point.day}")
+        if point.passage is not None and point.passage < 0:
+            raise GrowthInputError(f"A passage number must be 0 or more, not {point.passage}.")
     return sorted(counts, key=lambda point: point.day)
 
 
@@ -122,30 +189,72 @@ def _doubling_time(points: Sequence[CountPoint]) -> float | None:
     return 1 / slope
 
 
-def project_ready_day(counts: Sequence[CountPoint], target_cells: Number) -> Projection:
-    """Project the culture day on which the total expanded cells reach ``target_cells``.
+def _current_period(points: Sequence[CountPoint]) -> list[CountPoint]:
+    """The counts since the latest split (a split count ends its own period)."""
+    since = [i for i, p in enumerate(points) if p.seeded_cells_after_split]
+    return list(points[since[-1] + 1 :]) if since else list(points)
 
-    Counts are sorted by day; counts on the same day are all kept in the fit.
-    The growth rate is the least-squares slope of log2(cells) against day over
-    the latest ``FIT_POINTS`` counts, and the projection runs from the latest
-    count at that rate. A target already reached gives the latest count's day.
-    Never raises for flat or falling data (``None`` with a reason); raises
-    ``GrowthInputError`` for counts or days that cannot be real.
+
+def _not_growing(points: Sequence[CountPoint], priors: GrowthPriors) -> bool:
+    """The latest counts of the current period fall or stall, and the flasks are not (known to be) full."""
+    period = _current_period(points)[-FIT_POINTS:]
+    if len({p.day for p in period}) < 2 or period[-1].day - period[0].day < STALL_SPAN_DAYS:
+        return False
+    doubling = _doubling_time(period)
+    if doubling is not None and doubling < STALLED_DOUBLING_DAYS:
+        return False
+    confluence = period[-1].confluence_pct
+    return confluence is None or float(confluence) < priors.passage_at * 100
+
+
+def project_ready_day(
+    counts: Sequence[CountPoint], target_cells: Number, priors: GrowthPriors = DEFAULT_PRIORS
+) -> Projection:
+    """Project the culture day on which the total expanded cells reach ``target_cells``, with its 80% interval.
+
+    The expansion model (lag, confluence, passage slowdown; see the module
+    docstring) is fitted to the counts with ``priors`` as its prior, and its
+    posterior run forward: ``ready_day`` is the median, ``low``/``high`` the
+    10th and 90th percentiles. A target already reached gives the latest
+    count's day. Never raises for flat or falling data (``None`` with a
+    reason); raises ``GrowthInputError`` for counts or days that cannot be real.
     """
     target = _positive(target_cells, "target cell count")
     points = _checked(counts)
     if not points:
         return Projection(None, None, NO_COUNTS)
     latest = points[-1]
-    doubling_time = _doubling_time(points[-FIT_POINTS:])
     if float(latest.cells) >= target:
-        return Projection(float(latest.day), doubling_time, reached=True)
+        day = float(latest.day)
+        return Projection(day, _doubling_time(points[-FIT_POINTS:]), reached=True, low=day, high=day)
     if len({p.day for p in points}) < 2:
         return Projection(None, None, ONE_COUNT)
-    if doubling_time is None:
+    if _not_growing(points, priors):
         return Projection(None, None, NO_GROWTH)
-    to_go = math.log2(target / float(latest.cells)) * doubling_time
-    return Projection(float(latest.day) + to_go, doubling_time)
+    series = expansion.series_of(
+        [float(p.day) for p in points],
+        [float(p.cells) for p in points],
+        [p.passage for p in points],
+        [None if p.confluence_pct is None else float(p.confluence_pct) for p in points],
+        [None if p.seeded_cells_after_split is None else float(p.seeded_cells_after_split) for p in points],
+    )
+    fitted = expansion.fit(series, priors)
+    ready = expansion.forward(fitted, series, target, priors)
+    finite = ready[np.isfinite(ready)]
+    if finite.size < ready.size / 2:
+        return Projection(None, None, NO_GROWTH)
+    # Draws that never get there count as the horizon (the latest day the model looks at).
+    ready = np.minimum(ready, expansion.HORIZON_DAYS)
+    low, median, high = (float(q) for q in np.quantile(ready, [0.1, 0.5, 0.9]))
+    # The doubling time shown is the one the counts show (latest counts, straight line), as the
+    # lab computes it; the model's intrinsic rate stands in only where they show none.
+    observed = _doubling_time(points[-FIT_POINTS:])
+    return Projection(
+        ready_day=median,
+        doubling_time_days=observed or math.log(2) / expansion.current_rate(fitted, series),
+        low=low,
+        high=high,
+    )
 
 
 def projected_ready_date(seeded_on: date, projection: Projection) -> date | None:
@@ -157,3 +266,23 @@ def projected_ready_date(seeded_on: date, projection: Projection) -> date | None
     except OverflowError:
         # A culture that barely grows projects past the calendar: no useful date.
         return None
+
+
+__all__ = [
+    "DEFAULT_PRIORS",
+    "NO_COUNTS",
+    "NO_GROWTH",
+    "ONE_COUNT",
+    "PROTOCOL_PRIORS",
+    "CountPoint",
+    "GrowthInputError",
+    "GrowthPriors",
+    "Projection",
+    "cumulative_population_doublings",
+    "doubling_time_hours",
+    "population_doublings",
+    "priors_for",
+    "project_ready_day",
+    "projected_ready_date",
+    "validate_count",
+]

@@ -32,3 +32,6 @@ __all__ = [
 from batches.models.flags import Flag, Notification
 
 __all__ += ["Flag", "Notification"]
+from batches.models.growth import GrowthProjection  # noqa: E402
+
+__all__ += ["GrowthProjection"]

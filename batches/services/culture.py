@@ -20,6 +20,7 @@ from batches.domain.steps import (
     check_temperature,
 )
 from batches.models import Batch, Collection, CultureStep, Dose, Finding
+from batches.services.growth import growth_projection_refresh
 from batches.services.identity import scan_verify
 from batches.services.lifecycle import batch_transition
 from core import scan
@@ -89,6 +90,7 @@ def step_record(
         step.full_clean()
         step.save()
         _after_step(locked, step, actor)
+        growth_projection_refresh(batch=locked, now=now)
     batch.refresh_from_db()
     return step
 
@@ -108,6 +110,12 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
     values = _decimals(values)
     with transaction.atomic(), audit_context(actor=actor, reason=reason):
+        # The batch row first (as every write of the batch), then the step.
+        locked = (
+            Batch.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("therapy__protocol")
+            .get(pk=step.batch_id)
+        )
         original = CultureStep.objects.select_for_update(no_key=True).get(pk=step.pk)
         blockers = []
         if CultureStep.objects.filter(amends=original).exists():
@@ -131,6 +139,7 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
             setattr(amendment, name, value)
         amendment.full_clean()
         amendment.save()
+        growth_projection_refresh(batch=locked)
     return amendment
 
 

@@ -32,6 +32,7 @@ class ReadinessReport:
     at: dt.datetime
     answer: rules.Readiness
     projected_ready_on: dt.date | None
+    projected_ready_between: tuple[dt.date, dt.date] | None = None
 
 
 def readiness_report(batch: Batch, at: dt.datetime | None = None) -> ReadinessReport:
@@ -43,7 +44,9 @@ def readiness_report(batch: Batch, at: dt.datetime | None = None) -> ReadinessRe
     at = at or timezone.now()
     facts = cached_batch_facts(batch)
     answer = rules.readiness(batch_state_at(batch.status, facts, at), at)
-    return ReadinessReport(batch.din, batch.status, at, answer, facts.projected_ready_on)
+    return ReadinessReport(
+        batch.din, batch.status, at, answer, facts.projected_ready_on, facts.projected_ready_between
+    )
 
 
 __all__ = ["ReadinessReport", "batch_readiness", "readiness_report"]

@@ -63,6 +63,8 @@ class ReadinessFacts:
     protocol: ProtocolRules
     projected_ready_on: dt.date | None
     release_changes: tuple[str, ...] = ()  # record sections changed since the release signature
+    # The 80% interval of the projected ready date, (low, high); None without one.
+    projected_ready_between: tuple[dt.date, dt.date] | None = None
 
 
 def batch_facts(
@@ -87,6 +89,7 @@ def batch_facts(
         for dose in Dose.objects.filter(batch=batch).order_by("number")
     )  # fmt: skip
     steps = CultureStep.objects.filter(batch=batch, amended_by__isnull=True).order_by("performed_at", "id")
+    grown = batch_growth(batch, steps) if growth else None
     release = release_signature_check(batch)
     return ReadinessFacts(
         din=batch.din,
@@ -100,7 +103,8 @@ def batch_facts(
         doses=doses,
         patient=PatientFacts.of(batch.therapy.patient),
         protocol=ProtocolRules.of(batch.therapy.protocol),
-        projected_ready_on=batch_growth(batch, steps).projected_ready_on if growth else None,
+        projected_ready_on=grown.projected_ready_on if grown else None,
+        projected_ready_between=grown.projected_ready_between if grown else None,
     )
 
 

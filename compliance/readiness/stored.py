@@ -29,7 +29,7 @@ from compliance.records import changed_sections, record_contents
 from compliance.selectors import BLOCKING_SEVERITIES, ReleaseCheck
 from compliance.services.signatures import signature_is_valid
 
-FACTS_FORMAT = 2  # bump when the JSON shape changes: rows of another format are recomputed
+FACTS_FORMAT = 3  # bump when the JSON shape changes: rows of another format are recomputed
 logger = logging.getLogger(__name__)
 
 
@@ -69,7 +69,17 @@ def facts_to_json(facts: ReadinessFacts, *, therapy_id: int) -> dict[str, Any]:
             "infusion_window_end_day": protocol.infusion_window_end_day,
         },
         "projected_ready_on": _iso(facts.projected_ready_on),
+        "projected_ready_between": None
+        if facts.projected_ready_between is None
+        else [d.isoformat() for d in facts.projected_ready_between],
     }
+
+
+def _between(dates: list[str] | None) -> tuple[dt.date, dt.date] | None:
+    if dates is None:
+        return None
+    low, high = (dt.date.fromisoformat(d) for d in dates)
+    return low, high
 
 
 def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
@@ -104,6 +114,7 @@ def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
             ),
             protocol=ProtocolRules(**{**protocol, "asia_grades": tuple(protocol["asia_grades"])}),
             projected_ready_on=None if ready_on is None else dt.date.fromisoformat(ready_on),
+            projected_ready_between=_between(data["projected_ready_between"]),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -236,7 +247,7 @@ class _Reads:
         self.releases = {k: d for k, d in latest.items() if d.decision == ReleaseDecision.Decision.RELEASE}
         self.records = record_contents([b for b in batches if b.pk in self.releases])
         steps = CultureStep.objects.filter(batch_id__in=ids, amended_by__isnull=True)
-        fields = ("batch_id", "kind", "performed_at", "viable_cells", "seeded_cells")
+        fields = ("batch_id", "kind", "performed_at", "viable_cells", "seeded_cells", "confluence_pct")
         self.steps = _by_batch(
             steps.order_by("batch_id", "performed_at", "id").values_list(*fields, named=True)
         )
@@ -258,6 +269,7 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
         if d.severity in BLOCKING_SEVERITIES or d.assessment_signature_id is None
     ]  # fmt: skip
     release = _release_check(batch, reads.releases.get(batch.pk), reads.records)
+    grown = batch_growth(batch, reads.steps[batch.pk])
     return ReadinessFacts(
         din=batch.din,
         release_signature_valid=release.valid,
@@ -270,7 +282,8 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
         doses=tuple(doses),
         patient=PatientFacts.of(batch.therapy.patient),
         protocol=ProtocolRules.of(batch.therapy.protocol),
-        projected_ready_on=batch_growth(batch, reads.steps[batch.pk]).projected_ready_on,
+        projected_ready_on=grown.projected_ready_on,
+        projected_ready_between=grown.projected_ready_between,
     )
 
 
@@ -287,7 +300,9 @@ def batch_facts_many(batches: list[Batch]) -> list[ReadinessFacts]:
 def refresh_stored_facts(batch_ids: list[int]) -> int:
     """Compute and store the facts of these batches (at their current versions); how many were stored."""
     batches = list(
-        Batch.objects.select_related("therapy__patient", "therapy__protocol").filter(pk__in=batch_ids)
+        Batch.objects.select_related("therapy__patient", "therapy__protocol", "projection").filter(
+            pk__in=batch_ids
+        )
     )
     rows = list(zip(batches, batch_facts_many(batches), strict=True))
     return len(rows) if store_batch_facts(rows) else 0

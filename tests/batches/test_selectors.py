@@ -1,12 +1,14 @@
 """Timeline, worklists and growth figures: right answers in a fixed number of queries."""
 
 import datetime as dt
+import math
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from batches.domain.growth import CountPoint, priors_for, project_ready_day
 from batches.models import Batch, CultureStep
 from batches.selectors import (
     batch_growth,
@@ -89,9 +91,19 @@ def test_growth_projects_the_day_the_target_dose_is_reached(in_culture, technici
     growth = batch_growth(batch, batch.effective_steps)
 
     assert growth.culture_day == 8
-    assert growth.projection.doubling_time_days == pytest.approx(2.0)
-    assert growth.projection.ready_day == pytest.approx(8 + 2 * 3.6439, abs=0.01)
-    assert growth.projected_ready_on == timezone.localdate(seeded_at) + dt.timedelta(days=16)
+    expected = project_ready_day(
+        [CountPoint(d, c, 0) for d, c in [(2, 1e6), (4, 2e6), (6, 4e6), (8, 8e6)]],
+        1e8,
+        priors_for("SCI-SUBACUTE-IV"),
+    )
+    assert growth.projection.ready_day == pytest.approx(expected.ready_day)
+    # Later than the straight line (day 15.3): the flasks must be split on the way.
+    assert growth.projection.ready_day > 8 + 2 * 3.6439
+    seeded_on = timezone.localdate(seeded_at)
+    low, high = growth.projected_ready_between
+    assert low <= growth.projected_ready_on <= high
+    assert growth.projected_ready_on == seeded_on + dt.timedelta(days=math.ceil(expected.ready_day))
+    assert high == seeded_on + dt.timedelta(days=math.ceil(expected.high))
 
 
 def test_growth_scales_counts_after_a_passage(in_culture, technician):
@@ -109,9 +121,10 @@ def test_growth_scales_counts_after_a_passage(in_culture, technician):
 
     # Seeded 2e7, harvested 2e7 at the passage (0 doublings), re-seeded 5e6, counted 1e7 (1 doubling).
     assert growth.cumulative_pd == pytest.approx(1.0)
-    assert growth.projection.doubling_time_days == pytest.approx(2.0)
-    # 1e7 actual cells must reach 1e8: log2(10) doublings of 2 days after day 6.
-    assert growth.projection.ready_day == pytest.approx(6 + 2 * 3.3219, abs=0.01)
+    # The series is scaled by the split ratio (x4) and the passage starts a second growth period.
+    series = [CountPoint(2, 1e7, 0), CountPoint(4, 2e7, 0, None, 2e7), CountPoint(6, 4e7, 1)]
+    expected = project_ready_day(series, 4e8, priors_for("SCI-SUBACUTE-IV"))
+    assert growth.projection == expected
 
 
 def test_no_projection_from_a_single_count(in_culture, technician):

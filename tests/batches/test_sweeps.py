@@ -139,7 +139,7 @@ def test_received_batch_not_seeded_in_time_is_flagged_until_seeded(received, tec
     assert K.SEEDING_OVERDUE not in open_flags(received)
 
 
-def test_slow_culture_is_at_risk_and_a_stalled_one_misses_its_infusion_window(
+def test_slow_culture_is_at_risk_and_misses_its_window_by_the_late_end_of_its_interval(
     in_culture, technician, traveller
 ):
     traveller(14 * DAY)
@@ -148,13 +148,24 @@ def test_slow_culture_is_at_risk_and_a_stalled_one_misses_its_infusion_window(
     assert open_flags(in_culture)[K.CULTURE_AT_RISK] == "warning"
     assert K.INDICATION_WINDOW not in open_flags(in_culture)
 
-    traveller(24 * DAY)
-    stalled = [6_010_000, 6_020_000, 6_030_000, 6_040_000, 6_050_000]
-    counts(in_culture, technician, [16, 18, 20, 22, 23.9], stalled)  # growth all but stops
+    # The window now closes between the projected date and the late end of its 80% interval.
+    stored = in_culture.projection
+    assert stored.projected_ready_on < stored.ready_high_on
+    patient, window_end = in_culture.therapy.patient, in_culture.therapy.protocol.infusion_window_end_day
+    patient.injury_date = stored.ready_high_on - dt.timedelta(days=window_end + 1)
+    patient.save()
     sweep_culture()
-    flags = open_flags(in_culture)
-    assert flags[K.INDICATION_WINDOW] == "critical"
-    assert "infusion window closes" in Flag.objects.get(batch=in_culture, kind=K.INDICATION_WINDOW).detail
+    assert open_flags(in_culture)[K.INDICATION_WINDOW] == "critical"
+    detail = Flag.objects.get(batch=in_culture, kind=K.INDICATION_WINDOW).detail
+    assert f"80% by {stored.ready_high_on:%Y-%m-%d}" in detail and "infusion window closes" in detail
+
+
+def test_stalled_culture_is_critical(in_culture, technician, traveller):
+    traveller(24 * DAY)
+    stalled = [6_000_000, 6_010_000, 6_020_000, 6_030_000, 6_040_000]
+    counts(in_culture, technician, [14, 16, 18, 20, 23.9], stalled)  # growth all but stops
+    sweep_culture()
+    assert open_flags(in_culture)[K.CULTURE_AT_RISK] == "critical"
 
 
 def test_fast_culture_is_not_at_risk(in_culture, technician, traveller):
