@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "core",
     "compliance",
     "batches",
+    "storage",
     "monitoring",
     "web",
     "demo",
