@@ -39,7 +39,7 @@ def container_create(
     rows: int | None = None,
     columns: int | None = None,
 ) -> Container:
-    """A container under ``parent``; a box gets its ``rows`` x ``columns`` positions (A1, A2...). Admins only."""
+    """A container under ``parent``; a box gets its ``rows`` x ``columns`` positions (A1, A2...). Admins and technicians."""
     require_role(actor, Role.ADMIN, Role.TECHNICIAN, action="set up storage")
     blockers = _container_blockers(kind, capacity, parent, rows, columns)
     if blockers:
@@ -49,8 +49,9 @@ def container_create(
             code=code.strip().upper(), name=name, kind=kind, parent=parent, capacity=capacity,
             temp_min_c=temp_min_c, temp_max_c=temp_max_c, location=location, rows=rows, columns=columns,
         )  # fmt: skip
-        container.storage_unit = container if container.is_storage_unit else parent.storage_unit  # type: ignore[union-attr]
-        container.save(update_fields=["storage_unit"])
+        if container.is_storage_unit or parent is not None:
+            container.storage_unit = container if container.is_storage_unit else parent.storage_unit  # type: ignore[union-attr]
+            container.save(update_fields=["storage_unit"])
         if kind == Container.Kind.BOX:
             Position.objects.bulk_create(
                 Position(box=container, storage_unit=container.storage_unit, label=f"{string.ascii_uppercase[r]}{c + 1}",
