@@ -39,7 +39,11 @@ class ReadingRow:
 
 
 def parse_readings_csv(text: str) -> tuple[list[ReadingRow], list[Blocker]]:
-    """The rows of a reading file, or every error with its line number (then no rows)."""
+    """The well-formed rows of a reading file and every error with its line number.
+
+    The caller imports nothing when there is any error; the good rows are
+    returned too so that it can check them further and report everything at once.
+    """
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or tuple(h.strip().lower() for h in next(csv.reader([lines[0]]), [])) != HEADER:
         return [], [
@@ -60,7 +64,7 @@ def parse_readings_csv(text: str) -> tuple[list[ReadingRow], list[Blocker]]:
             rows.append(row)
     if not rows and not errors:
         errors.append(Blocker("csv_empty", N_("The file has no readings.")))
-    return ([] if errors else rows), errors
+    return rows, errors
 
 
 def _row(number: int, fields: list[str]) -> tuple[ReadingRow | None, Blocker | None]:

@@ -1,7 +1,7 @@
 """The storage app's models: containers and positions, frozen units, movements, temperatures."""
 
 from storage.models.containers import Container, Position
-from storage.models.movements import Placement, RefusedScan, Shipment, ShipmentItem, Thaw
+from storage.models.movements import Placement, RefusedScan, Shipment, ShipmentItem, Thaw, UnitCustody
 from storage.models.temperature import (
     Excursion,
     ExcursionHold,
@@ -26,4 +26,5 @@ __all__ = [
     "SweepState",
     "TemperatureReading",
     "Thaw",
+    "UnitCustody",
 ]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from batches.models import Location
+from batches.models import CustodyTransfer, Location
 from core.audit import audited
 from storage.models.containers import Container, Position
 from storage.models.units import DoseUnit
@@ -156,3 +156,16 @@ class RefusedScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.scanned} is not {self.expected}"
+
+
+@audited
+class UnitCustody(models.Model):
+    """Which frozen unit a custody transfer of its batch moved (storage, shipment, arrival)."""
+
+    custody_transfer = models.OneToOneField(
+        CustodyTransfer, on_delete=models.PROTECT, related_name="unit_custody"
+    )
+    unit = models.ForeignKey(DoseUnit, on_delete=models.PROTECT, related_name="custody")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} in custody transfer {self.custody_transfer_id}"

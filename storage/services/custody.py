@@ -7,11 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from batches.models import Batch, CustodyTransfer, Location
+from storage.models import DoseUnit, UnitCustody
 
 
 def custody_record(
     *,
     batch: Batch,
+    unit: DoseUnit,
     to_location: Location,
     scanned: str,
     performed_at: dt.datetime,
@@ -24,10 +26,13 @@ def custody_record(
 
     Unlike ``batches.services.custody_transfer`` a move inside one location is
     recorded too (a unit moved between positions of one tank): ``notes`` names
-    the unit and the position, so the chain says where each unit went.
+    the unit and the position, and a ``UnitCustody`` row links the unit, so the
+    chain says where each unit went. These transfers are distribution, not
+    manufacture: they are not part of the release-signed record
+    (``compliance.records``), so a release survives the move to the clinic.
     """
     previous = batch.custody_transfers.order_by("-sequence").first()
-    return CustodyTransfer.objects.create(
+    transfer = CustodyTransfer.objects.create(
         batch=batch,
         sequence=(previous.sequence + 1) if previous else 1,
         from_location_id=previous.to_location_id if previous else None,
@@ -41,3 +46,5 @@ def custody_record(
         performed_by=actor if getattr(actor, "pk", None) else None,
         notes=notes,
     )
+    UnitCustody.objects.create(custody_transfer=transfer, unit=unit)
+    return transfer

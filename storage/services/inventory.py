@@ -113,7 +113,7 @@ def unit_store(
         placement = _place(locked, position, stored_at, actor, read.text, position.code)
         DoseUnit.objects.filter(pk=locked.pk).update(status=DoseUnit.Status.STORED)
         custody_record(
-            batch=batch, to_location=position.storage_unit.location, scanned=read.text, performed_at=stored_at,
+            batch=batch, unit=locked, to_location=position.storage_unit.location, scanned=read.text, performed_at=stored_at,
             actor=actor, notes=f"Unit {locked.code} stored at {position.code}.",
         )  # fmt: skip
     return placement
@@ -205,7 +205,7 @@ def unit_move(
         _end(current, moved_at, actor, Placement.Purpose.MOVE)  # type: ignore[arg-type]
         placement = _place(locked, position, moved_at, actor, read.text, position.code)
         custody_record(
-            batch=batch, to_location=position.storage_unit.location, scanned=read.text, performed_at=moved_at,
+            batch=batch, unit=locked, to_location=position.storage_unit.location, scanned=read.text, performed_at=moved_at,
             actor=actor, notes=f"Unit {locked.code} moved from {current.position.code} to {position.code}.",  # type: ignore[union-attr]
         )  # fmt: skip
     return placement
@@ -263,7 +263,7 @@ def unit_remove(
         _end(current, removed_at, actor, purpose, verified_by, verification_signature_id)  # type: ignore[arg-type]
         DoseUnit.objects.filter(pk=locked.pk).update(status=DoseUnit.Status.FROZEN)
         custody_record(
-            batch=batch, to_location=to_location, scanned=read.text, performed_at=removed_at, actor=actor,
+            batch=batch, unit=locked, to_location=to_location, scanned=read.text, performed_at=removed_at, actor=actor,
             notes=f"Unit {locked.code} removed from {current.position.code} for {purpose}, "  # type: ignore[union-attr]
                   f"verified by {verified_by.get_username()}.",
         )  # fmt: skip

@@ -72,7 +72,7 @@ def readings_import(*, text: str, filename: str, actor: Any) -> ReadingImport:
             errors.append(Blocker("csv_time", N_("Line %(line)s: the reading time is in the future or not plausible."),
                                   {"line": row.line}))  # fmt: skip
     if errors:
-        raise DomainError(errors)
+        raise DomainError(sorted(errors, key=lambda b: b.params.get("line", 0)))
     with (
         transaction.atomic(),
         audit_context(actor=actor, reason=f"storage temperatures imported from {filename}"),

@@ -55,7 +55,7 @@ def shipment_depart(
         DoseUnit.objects.filter(pk__in=[u.pk for u in locked]).update(status=DoseUnit.Status.SHIPPED)
         for unit in locked:
             custody_record(
-                batch=batches[unit.batch_id], to_location=shipper, scanned=reads[unit.pk], performed_at=departed_at, actor=actor,
+                batch=batches[unit.batch_id], unit=unit, to_location=shipper, scanned=reads[unit.pk], performed_at=departed_at, actor=actor,
                 temperature_c=departure_temp_c, notes=f"Unit {unit.code} shipped in dry shipper {shipper.code}.",
             )  # fmt: skip
     return shipment
@@ -116,7 +116,7 @@ def shipment_arrive(
         )
         for item in items:
             custody_record(
-                batch=batches[item.unit.batch_id], to_location=locked.destination, scanned=item.unit.code,
+                batch=batches[item.unit.batch_id], unit=item.unit, to_location=locked.destination, scanned=item.unit.code,
                 performed_at=arrived_at, actor=actor, temperature_c=arrival_temp_c,
                 notes=f"Unit {item.unit.code} arrived in dry shipper {shipper} at {arrival_temp_c} °C"
                       + ("." if locked.arrival_in_range else ": outside the shipper's range."),

@@ -34,7 +34,9 @@ def build_tank(actor, code: str = "LN2-01", *, rows: int = 2, columns: int = 3) 
         code=code, name=f"Tank {code}", kind=Container.Kind.LN2_TANK, parent=site, capacity=4,
         temp_min_c=Decimal("-196"), temp_max_c=Decimal("-150"), location=location, actor=actor,
     )  # fmt: skip
-    rack = container_create(code=f"{code}-R1", name="Rack 1", kind=Container.Kind.RACK, parent=tank, capacity=4, actor=actor)
+    rack = container_create(
+        code=f"{code}-R1", name="Rack 1", kind=Container.Kind.RACK, parent=tank, capacity=4, actor=actor
+    )
     container_create(
         code=f"{code}-R1-B1", name="Box 1", kind=Container.Kind.BOX, parent=rack, capacity=rows * columns,
         rows=rows, columns=columns, actor=actor,
@@ -64,7 +66,9 @@ def frozen_batch(staff: Staff, **kwargs) -> tuple[Batch, list[DoseUnit]]:
 
 
 def store(unit: DoseUnit, where: Position, staff: Staff, at: dt.datetime | None = None) -> Placement:
-    return unit_store(unit=unit, scanned_unit=unit.label, scanned_position=where.code, actor=staff.tech, stored_at=at)
+    return unit_store(
+        unit=unit, scanned_unit=unit.label, scanned_position=where.code, actor=staff.tech, stored_at=at
+    )
 
 
 def released_frozen_batch(staff: Staff, tank: Container, **kwargs) -> tuple[Batch, list[DoseUnit]]:

@@ -28,7 +28,9 @@ def codes(error) -> set[str]:
 def test_each_unit_gets_the_dose_identifier_plus_a_suffix_and_a_label(staff):
     batch, units = frozen_batch(staff)
     assert [u.code for u in units] == [f"{batch.din}-1-A", f"{batch.din}-1-B"]
-    assert units[0].label.startswith(batch.din) and units[0].label.endswith("-1-A") and len(units[0].label) == 18
+    assert (
+        units[0].label.startswith(batch.din) and units[0].label.endswith("-1-A") and len(units[0].label) == 18
+    )
     dose = batch.doses.get()
     assert dose.expires_at == batch.cryopreservation.freeze_ended_at + timezone.timedelta(days=30)
 
@@ -68,7 +70,9 @@ def test_a_wrong_unit_scan_is_refused_and_kept(staff):
     tank = build_tank(staff.tech)
     _, units = frozen_batch(staff)
     with pytest.raises(DomainError) as refused:
-        unit_store(unit=units[0], scanned_unit=units[1].label, scanned_position=position(tank).code, actor=staff.tech)
+        unit_store(
+            unit=units[0], scanned_unit=units[1].label, scanned_position=position(tank).code, actor=staff.tech
+        )
     assert codes(refused) == {"identity_mismatch"}
     assert RefusedScan.objects.filter(action="store", expected=units[0].code).exists()
     assert not Placement.objects.exists()
@@ -78,7 +82,12 @@ def test_a_move_keeps_the_history_of_both_positions(staff):
     tank = build_tank(staff.tech)
     _, units = frozen_batch(staff)
     store(units[0], position(tank, "A1"), staff)
-    unit_move(unit=units[0], scanned_unit=units[0].label, scanned_position=position(tank, "B2").code, actor=staff.tech)
+    unit_move(
+        unit=units[0],
+        scanned_unit=units[0].label,
+        scanned_position=position(tank, "B2").code,
+        actor=staff.tech,
+    )
     old, new = position_history(position(tank, "A1")), position_history(position(tank, "B2"))
     assert [(p.unit_id, p.removal_purpose) for p in old] == [(units[0].pk, "move")]
     assert [(p.unit_id, p.removed_at) for p in new] == [(units[0].pk, None)]
@@ -148,7 +157,11 @@ def test_a_verified_removal_records_the_signature_and_custody(staff):
     store(units[0], position(tank), staff)
     placement = remove(units[0], staff)
     signature = Signature.objects.get(pk=placement.verification_signature_id)
-    assert (signature.meaning, signature.signer, signature.record_id) == ("verified", staff.tech2, units[0].code)
+    assert (signature.meaning, signature.signer, signature.record_id) == (
+        "verified",
+        staff.tech2,
+        units[0].code,
+    )
     assert placement.verified_by == staff.tech2 and placement.removal_purpose == "thaw"
     assert "verified by" in CustodyTransfer.objects.filter(batch=batch).order_by("-sequence").first().notes
 
@@ -157,7 +170,9 @@ def test_only_technicians_store_units(staff):
     tank = build_tank(staff.tech)
     _, units = frozen_batch(staff)
     with pytest.raises(NotPermitted):
-        unit_store(unit=units[0], scanned_unit=units[0].label, scanned_position=position(tank).code, actor=staff.qa)
+        unit_store(
+            unit=units[0], scanned_unit=units[0].label, scanned_position=position(tank).code, actor=staff.qa
+        )
 
 
 def test_a_batch_is_frozen_once_and_units_fit_the_dose(staff):
@@ -183,7 +198,9 @@ def test_twenty_concurrent_store_requests_for_one_position_store_exactly_one_uni
     def attempt(unit: DoseUnit) -> None:
         try:
             barrier.wait()
-            outcomes.append(unit_store(unit=unit, scanned_unit=unit.label, scanned_position=target.code, actor=staff.tech))
+            outcomes.append(
+                unit_store(unit=unit, scanned_unit=unit.label, scanned_position=target.code, actor=staff.tech)
+            )
         except Exception as error:  # counted below
             outcomes.append(error)
         finally:
