@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.lab.urls")),
     path("api/v1/", include("api.gmp.urls")),
+    path("api/v1/", include("api.storage.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", batch_views.home, name="home"),  # the batch list; LOGIN_REDIRECT_URL names it
