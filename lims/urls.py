@@ -23,6 +23,7 @@ urlpatterns = [
     path("", batch_views.home, name="home"),  # the batch list; LOGIN_REDIRECT_URL names it
     path("", include("web.urls.lab")),
     path("", include("web.urls.qa")),
+    path("", include("web.urls.storage")),
 ]
 handler404 = "api.errors.handler404"  # problem+json for unknown URLs under /api/
 handler500 = "api.errors.handler500"  # problem+json for an unexpected error under /api/

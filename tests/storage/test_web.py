@@ -1,0 +1,90 @@
+"""The storage screens: the tank map shows occupied and free positions; store, move, remove, thaw by scan."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from storage.models import DoseUnit, Placement, Thaw
+from tests.factories import PASSWORD
+from tests.storage.conftest import build_tank, frozen_batch, store
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_tank_map_shows_occupied_and_free_positions(staff):
+    tank = build_tank(staff.tech)
+    _, units = frozen_batch(staff)
+    store(units[0], tank.unit_positions.get(label="A2"), staff)
+    page = signed_in(staff.qa).get("/storage/LN2-01/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count('<td class="slot occupied"') == 1 and html.count('<td class="slot free"') == 5
+    assert units[0].code in html
+
+
+def test_store_move_remove_and_thaw_by_scan(staff):
+    tank = build_tank(staff.tech)
+    _, units = frozen_batch(staff)
+    client = signed_in(staff.tech)
+    a1, b1 = (tank.unit_positions.get(label=label).code for label in ("A1", "B1"))
+    assert (
+        client.post(
+            "/storage/LN2-01/store/", {"store-scanned_unit": units[0].label, "store-scanned_position": a1}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            "/storage/LN2-01/move/", {"move-scanned_unit": units[0].label, "move-scanned_position": b1}
+        ).status_code
+        == 302
+    )
+    assert Placement.objects.get(unit=units[0], removed_at__isnull=True).position.code == b1
+    removal = {"remove-scanned_unit": units[0].label, "remove-purpose": "thaw", "remove-verifier": staff.tech2.username,
+               "remove-verifier_password": PASSWORD}  # fmt: skip
+    assert client.post("/storage/LN2-01/remove/", removal).status_code == 302
+    thaw = {
+        "thaw-scanned_unit": units[0].label,
+        "thaw-method": "37 °C water bath",
+        "thaw-viability_pct": "91",
+    }
+    assert client.post("/storage/LN2-01/thaw/", thaw).status_code == 302
+    assert Thaw.objects.get().unit_id == units[0].pk
+    again = client.post(
+        "/storage/LN2-01/store/", {"store-scanned_unit": units[0].label, "store-scanned_position": a1}
+    )
+    assert again.status_code == 422 and "never stored again" in again.content.decode()
+
+
+def test_a_removal_verified_by_oneself_is_refused_on_the_form_and_changes_nothing(staff):
+    tank = build_tank(staff.tech)
+    _, units = frozen_batch(staff)
+    store(units[0], tank.unit_positions.get(label="A1"), staff)
+    response = signed_in(staff.tech).post("/storage/LN2-01/remove/", {
+        "remove-scanned_unit": units[0].label, "remove-purpose": "thaw", "remove-verifier": staff.tech.username,
+        "remove-verifier_password": PASSWORD,
+    })  # fmt: skip
+    assert response.status_code == 403 and "another person" in response.content.decode()
+    assert DoseUnit.objects.get(pk=units[0].pk).status == "stored"
+
+
+def test_the_storage_list_costs_the_same_queries_for_one_tank_and_for_four(staff):
+    client = signed_in(staff.qa)
+    build_tank(staff.tech, "LN2-01")
+    client.get("/storage/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/storage/")
+    for n in range(2, 5):
+        build_tank(staff.tech, f"LN2-0{n}")
+    with CaptureQueriesContext(connection) as four:
+        assert client.get("/storage/").content.decode().count('href="/storage/LN2-0') == 4
+    assert len(one) == len(four)
