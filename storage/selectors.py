@@ -202,3 +202,35 @@ def storage_history(batch: Batch) -> StorageHistory:
         .order_by("started_at")
     )
     return StorageHistory(cryo, units, custody, excursions)
+
+
+@dataclass(frozen=True)
+class DoseStorageTemperature:
+    """Where a dose's units are kept cold and how cold it was last read (FHIR, the dose page)."""
+
+    storage_unit: str
+    temp_min_c: Any
+    temp_max_c: Any
+    last_reading_c: Any = None
+    last_reading_at: dt.datetime | None = None
+
+
+def dose_storage_temperature(dose_pk: int) -> DoseStorageTemperature | None:
+    """The storage unit holding a unit of the dose now (its range, its last reading); None when none is stored."""
+    placement = (
+        Placement.objects.filter(unit__dose_id=dose_pk, removed_at__isnull=True)
+        .select_related("storage_unit")
+        .order_by("stored_at")
+        .first()
+    )
+    if placement is None:
+        return None
+    tank = placement.storage_unit
+    last = TemperatureReading.objects.filter(storage_unit=tank).order_by("-taken_at").first()
+    return DoseStorageTemperature(
+        tank.code,
+        tank.temp_min_c,
+        tank.temp_max_c,
+        last.temperature_c if last else None,
+        last.taken_at if last else None,
+    )

@@ -132,3 +132,29 @@ def test_coordinators_do_not_read_storage_or_store(staff):
     assert_problem(coordinator.get(f"{API}/storage/units/"), 403)
     assert_problem(coordinator.post(f"{API}/doses/{batch.din}-1/store", {"position": "X", "scanned_identifier": units[0].label},
                                     format="json"), 403)  # fmt: skip
+
+
+def test_fhir_shows_the_storage_temperature_of_a_stored_dose(staff):
+    from decimal import Decimal
+
+    from fhir.resources.biologicallyderivedproduct import BiologicallyDerivedProduct
+
+    from storage.services import reading_record
+
+    tank = build_tank(staff.tech)
+    batch, units = frozen_batch(staff)
+    store(units[0], tank.unit_positions.get(label="A1"), staff)
+    reading_record(
+        storage_unit=tank, taken_at=timezone.now(), temperature_c=Decimal("-187.5"), actor=staff.tech
+    )
+    resource = client_of(staff.qa).get(f"{API}/fhir/BiologicallyDerivedProduct/{batch.din}-1").json()
+    BiologicallyDerivedProduct.model_validate(resource)
+    storage = [p for p in resource["property"] if p["type"]["text"].startswith("Storage temperature")]
+    assert storage[0]["valueRange"]["high"] == {
+        "value": -150.0,
+        "unit": "°C",
+        "system": "http://unitsofmeasure.org",
+        "code": "Cel",
+    }
+    last = [p for p in resource["property"] if p["type"]["text"].startswith("Last storage temperature")]
+    assert last[0]["valueQuantity"]["value"] == -187.5
