@@ -88,3 +88,18 @@ def test_the_storage_list_costs_the_same_queries_for_one_tank_and_for_four(staff
     with CaptureQueriesContext(connection) as four:
         assert client.get("/storage/").content.decode().count('href="/storage/LN2-0') == 4
     assert len(one) == len(four)
+
+
+def test_seed_demo_has_a_tank_with_stored_doses_an_excursion_and_a_thawed_unit(db):
+    from django.core.management import call_command
+
+    from storage.models import Excursion, ExcursionHold
+
+    call_command("seed_demo", quiet_logins=True)
+    assert Placement.objects.filter(removed_at__isnull=True, storage_unit__code="LN2-01").count() == 1
+    assert Placement.objects.filter(removed_at__isnull=True, storage_unit__code="LN2-02").count() == 2
+    excursion = Excursion.objects.get(kind="temperature")
+    assert excursion.storage_unit.code == "LN2-02" and excursion.ended_at is not None
+    assert ExcursionHold.objects.filter(excursion=excursion).count() == 2
+    assert Thaw.objects.get().unit.code.endswith("-1-B")
+    assert not Excursion.objects.filter(kind="missing_reading").exists()
