@@ -100,3 +100,13 @@ def test_clinic_coordinators_do_not_record_storage_temperatures(staff):
     with pytest.raises(NotPermitted):
         reading_record(storage_unit=tank, taken_at=timezone.now(), temperature_c=Decimal("-180"),
                        actor=coordinator_of(ClinicFactory()))  # fmt: skip
+
+
+def test_refusals_read_in_japanese(staff):
+    from django.utils import translation
+
+    build_tank(staff.tech)
+    with pytest.raises(DomainError) as refused:
+        readings_import(text=_csv("LN2-01,soon,-185.0"), filename="x.csv", actor=staff.tech)
+    with translation.override("ja"):
+        assert refused.value.blockers[0].message == "2行目: 'soon' は UTC オフセット付きの日時 (ISO 8601) ではありません。"
