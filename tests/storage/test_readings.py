@@ -109,4 +109,7 @@ def test_refusals_read_in_japanese(staff):
     with pytest.raises(DomainError) as refused:
         readings_import(text=_csv("LN2-01,soon,-185.0"), filename="x.csv", actor=staff.tech)
     with translation.override("ja"):
-        assert refused.value.blockers[0].message == "2行目: 'soon' は UTC オフセット付きの日時 (ISO 8601) ではありません。"
+        assert (
+            refused.value.blockers[0].message
+            == "2行目: 'soon' は UTC オフセット付きの日時 (ISO 8601) ではありません。"
+        )

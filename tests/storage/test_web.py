@@ -103,3 +103,33 @@ def test_seed_demo_has_a_tank_with_stored_doses_an_excursion_and_a_thawed_unit(d
     assert ExcursionHold.objects.filter(excursion=excursion).count() == 2
     assert Thaw.objects.get().unit.code.endswith("-1-B")
     assert not Excursion.objects.filter(kind="missing_reading").exists()
+
+
+def test_qa_signs_an_excursion_assessment_on_the_storage_page(staff):
+    from django.utils import timezone
+
+    from monitoring.storage_sweeps import sweep_storage
+    from storage.models import Excursion
+    from storage.services import reading_record
+
+    tank = build_tank(staff.tech)
+    _, units = frozen_batch(staff)
+    store(units[0], tank.unit_positions.get(label="A1"), staff, timezone.now() - timezone.timedelta(hours=2))
+    reading_record(
+        storage_unit=tank,
+        taken_at=timezone.now() - timezone.timedelta(hours=1),
+        temperature_c=-140,
+        actor=staff.tech,
+    )
+    sweep_storage()
+    excursion = Excursion.objects.get(kind="temperature")
+    client = signed_in(staff.qa)
+    assert "1 unit on hold" in client.get("/storage/").content.decode()
+    form = {f"x{excursion.pk}-decision": "accept", f"x{excursion.pk}-assessment": "Within validated stability.",
+            f"x{excursion.pk}-password": "wrong"}  # fmt: skip
+    assert client.post(f"/storage/excursions/{excursion.pk}/assess/", form).status_code == 403
+    form[f"x{excursion.pk}-password"] = PASSWORD
+    assert client.post(f"/storage/excursions/{excursion.pk}/assess/", form).status_code == 302
+    excursion.refresh_from_db()
+    assert (excursion.decision, excursion.assessed_by) == ("accept", staff.qa)
+    assert signed_in(staff.tech).post(f"/storage/excursions/{excursion.pk}/assess/", form).status_code == 403

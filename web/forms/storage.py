@@ -51,3 +51,20 @@ class ThawForm(forms.Form):
         max_value=100,
         decimal_places=2,
     )
+
+
+class ExcursionAssessForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("accept", _("Product not affected: lift the hold")),
+            ("reject", _("Product affected: reject the units")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    assessment = forms.CharField(label=_("Assessment"), widget=forms.Textarea(attrs={"rows": 2}))
+    password = forms.CharField(
+        label=_("Your password (re-entered to sign)"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}, render_value=False),
+    )

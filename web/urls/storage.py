@@ -8,6 +8,7 @@ app_name = "storage"
 
 urlpatterns = [
     path("storage/", storage.storage_units, name="units"),
+    path("storage/excursions/<int:pk>/assess/", storage.excursion_assess_view, name="excursion_assess"),
     path("storage/<str:code>/", storage.tank_map, name="tank"),
     path("storage/<str:code>/<slug:action>/", storage.tank_action, name="action"),
 ]

@@ -8,21 +8,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from compliance.models import User
-from compliance.services.storage import storage_removal
+from compliance.services.storage import excursion_assess, storage_removal
 from core.errors import Blocker, DomainError
 from core.i18n import N_
-from core.roles import Role
+from core.roles import Role, has_role
 from storage import selectors
 from storage.models import Container, DoseUnit, Excursion
 from storage.services import unit_move, unit_store, unit_thaw
 from storage.services.identity import unit_from_scan
-from web.forms.storage import MoveForm, RemoveForm, StoreForm, ThawForm
+from web.forms.storage import ExcursionAssessForm, MoveForm, RemoveForm, StoreForm, ThawForm
 from web.views.common import call_service, role_required
 
 STORAGE_ROLES = (Role.TECHNICIAN, Role.QC, Role.QA, Role.ADMIN)
@@ -48,10 +49,48 @@ def _storage_unit(code: str) -> Container:
 @require_GET
 @role_required(*STORAGE_ROLES)
 def storage_units(request: HttpRequest) -> HttpResponse:
-    """Every tank and freezer: occupancy, free positions, last reading, open excursions."""
-    rows = selectors.storage_units()
-    open_excursions = Excursion.objects.filter(assessed_at__isnull=True).select_related("storage_unit")[:50]
-    return render(request, "storage/units.html", {"rows": rows, "excursions": open_excursions})
+    """Every tank and freezer: occupancy, free positions, last reading, excursions awaiting QA."""
+    return _render_units(request)
+
+
+def _render_units(request: HttpRequest, *, status: int = 200, bound: Any = None) -> HttpResponse:
+    waiting = (
+        Excursion.objects.filter(assessed_at__isnull=True)
+        .select_related("storage_unit")
+        .annotate(n_holds=Count("holds"))
+        .order_by("started_at")[:50]
+    )
+    excursions = [
+        (e, bound[1] if bound and bound[0] == e.pk else ExcursionAssessForm(prefix=f"x{e.pk}"))
+        for e in waiting
+    ]
+    context = {
+        "rows": selectors.storage_units(),
+        "excursions": excursions,
+        "is_qa": has_role(request.user, Role.QA),
+    }
+    return render(request, "storage/units.html", context, status=status)
+
+
+@require_POST
+@role_required(Role.QA)
+def excursion_assess_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """QA's signed assessment of an excursion: lifts the hold on its units, or rejects them."""
+    excursion = Excursion.objects.filter(pk=pk).first()
+    if excursion is None:
+        raise Http404("No such excursion.")
+    form = ExcursionAssessForm(request.POST, prefix=f"x{pk}")
+    if not form.is_valid():
+        return _render_units(request, status=422, bound=(pk, form))
+    data = form.cleaned_data
+    outcome = call_service(form, lambda: excursion_assess(
+        excursion=excursion, decision=data["decision"], assessment=data["assessment"], actor=request.user,
+        password=data["password"],
+    ))  # fmt: skip
+    if not outcome.ok:
+        return _render_units(request, status=outcome.status, bound=(pk, form))
+    messages.success(request, _("Excursion of %(unit)s assessed.") % {"unit": excursion.storage_unit.code})
+    return redirect("storage:units")
 
 
 @require_GET
