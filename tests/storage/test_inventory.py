@@ -189,8 +189,8 @@ def test_a_batch_is_frozen_once_and_units_fit_the_dose(staff):
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_store_requests_for_one_position_store_exactly_one_unit(staff):
     tank = build_tank(staff.tech)
-    batch = formulated_batch(staff)
-    units = freeze(batch, staff, units=20, volume="2")
+    # Five batches of four units: the batch locks do not serialise them, the position lock and index decide.
+    units = [unit for _ in range(5) for unit in freeze(formulated_batch(staff), staff, units=4, volume="10")]
     target = position(tank)
     outcomes: list[object] = []
     barrier = threading.Barrier(20)
@@ -217,3 +217,22 @@ def test_twenty_concurrent_store_requests_for_one_position_store_exactly_one_uni
     assert all({b.code for b in r.blockers} == {"position_occupied"} for r in refused)
     assert Placement.objects.filter(position=target, removed_at__isnull=True).count() == 1
     assert DoseUnit.objects.filter(status="stored").count() == 1
+
+
+def test_storage_history_tells_the_freeze_and_every_move_of_each_unit(staff):
+    from storage.selectors import storage_history
+
+    tank = build_tank(staff.tech)
+    batch, units = frozen_batch(staff)
+    store(units[0], position(tank, "A1"), staff)
+    unit_move(
+        unit=units[0],
+        scanned_unit=units[0].label,
+        scanned_position=position(tank, "A2").code,
+        actor=staff.tech,
+    )
+    history = storage_history(batch)
+    assert history.cryopreservation.cryoprotectant == "DMSO 10%"
+    assert [u.code for u in history.units] == [units[0].code, units[1].code]
+    assert [p.position.label for p in history.units[0].placements.all()] == ["A1", "A2"]
+    assert [c.notes.split(" ")[0:2] for c in history.custody] == [["Unit", units[0].code]] * 2
