@@ -50,7 +50,14 @@ class ExcursionAdmin(ViewOnly):
 
 @admin.register(Shipment)
 class ShipmentAdmin(ViewOnly):
-    list_display = ("shipper", "destination", "departed_at", "arrived_at", "arrival_temp_c", "arrival_in_range")
+    list_display = (
+        "shipper",
+        "destination",
+        "departed_at",
+        "arrived_at",
+        "arrival_temp_c",
+        "arrival_in_range",
+    )
 
 
 @admin.register(Thaw)

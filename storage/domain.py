@@ -77,6 +77,9 @@ def _row(number: int, fields: list[str]) -> tuple[ReadingRow | None, Blocker | N
     code, when, value = (f.strip() for f in fields)
     if not code:
         return None, Blocker("csv_unit", N_("Line %(line)s: the storage unit is missing."), {"line": number})
+    if not (code.isascii() and code.isprintable() and len(code) <= 32):
+        return None, Blocker("csv_unit", N_("Line %(line)s: '%(code)s' is not a storage unit code."),
+                             {"line": number, "code": code[:32].encode("ascii", "backslashreplace").decode()})  # fmt: skip
     taken_at = _when(when)
     if taken_at is None:
         return None, Blocker(

@@ -52,6 +52,8 @@ class CsvParser(BaseParser):
 
 
 def _storage_unit(code: str) -> Container:
+    if not (code.isascii() and code.isprintable()):
+        raise exceptions.NotFound("No such tank or freezer.")
     unit = Container.objects.filter(code=code.upper(), kind__in=Container.STORAGE_UNITS).first()
     if unit is None:
         raise exceptions.NotFound(f"No tank or freezer {code[:40]}.")

@@ -65,7 +65,7 @@ def position_from_scan(
 ) -> Position:
     """The position a label names (the one expected, when given), or a refusal."""
     text = scanned.strip().upper() if isinstance(scanned, str) else ""
-    if not text or len(text) > 40 or not text.isascii():
+    if not text or len(text) > 40 or not (text.isascii() and text.isprintable()):
         raise DomainError(
             [Blocker("unknown_position", N_("'%(code)s' is not a position label."), {"code": text[:40]})]
         )

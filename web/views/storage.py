@@ -36,6 +36,8 @@ ACTIONS: dict[str, type[forms.Form]] = {
 
 
 def _storage_unit(code: str) -> Container:
+    if not (code.isascii() and code.isprintable()):
+        raise Http404("No such tank or freezer.")
     unit = (
         Container.objects.filter(code=code.upper(), kind__in=Container.STORAGE_UNITS)
         .select_related("location")
