@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import exceptions, status
@@ -44,7 +46,11 @@ class CsvParser(BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
-        raw = stream.read() if stream is not None else b""
+        # Bounded like every body (DATA_UPLOAD_MAX_MEMORY_SIZE: about 50,000 readings): larger is a 413.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise RequestDataTooBig("The CSV file is larger than the upload limit: split it.")
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as error:
