@@ -57,12 +57,13 @@ def storage_removal(
         raise NotPermitted("Only technicians or QA staff may verify a removal from storage.", code="role")
     signer_authenticate(user=verifier, password=verifier_password)
     current = unit.placements.select_related("position").filter(removed_at__isnull=True).first()
+    removed_at = removed_at or timezone.now()
     with transaction.atomic(), audit_context(actor=actor, reason=f"removal for {purpose} verified"):
         Batch.objects.select_for_update(no_key=True).get(
             pk=unit.batch_id
         )  # batch first (core.audit lock order)
         content = {"unit": unit.code, "position": current.position.code if current else None, "purpose": purpose,
-                   "removed_by": actor.get_username()}  # fmt: skip
+                   "removed_by": actor.get_username(), "removed_at": removed_at.isoformat()}  # fmt: skip
         signature = signature_create(
             signer=verifier,
             meaning="verified",
