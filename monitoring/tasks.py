@@ -49,8 +49,14 @@ def _summary(results: list[sweeps.SweepResult]) -> dict[str, dict[str, int]]:
 def sweep_all(self: Task) -> dict[str, Any]:
     """Every sweep once (the beat schedule's main entry)."""
     full = sweeps.sweep_all()
-    storage = storage_sweeps.sweep_storage()  # excursions, holds, missing readings (monitoring/storage_sweeps.py)
-    return {"flags": _summary(full.flags), "doses_expired": full.expiry.doses_expired, "storage": asdict(storage)}
+    storage = (
+        storage_sweeps.sweep_storage()
+    )  # excursions, holds, missing readings (monitoring/storage_sweeps.py)
+    return {
+        "flags": _summary(full.flags),
+        "doses_expired": full.expiry.doses_expired,
+        "storage": asdict(storage),
+    }
 
 
 @shared_task(name="batches.sweep_culture", **TASK_OPTIONS)
