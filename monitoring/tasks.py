@@ -49,9 +49,8 @@ def _summary(results: list[sweeps.SweepResult]) -> dict[str, dict[str, int]]:
 def sweep_all(self: Task) -> dict[str, Any]:
     """Every sweep once (the beat schedule's main entry)."""
     full = sweeps.sweep_all()
-    storage = (
-        storage_sweeps.sweep_storage()
-    )  # excursions, holds, missing readings (monitoring/storage_sweeps.py)
+    # Storage: excursions, the units they hold, missing readings (monitoring/storage_sweeps.py).
+    storage = storage_sweeps.sweep_storage()
     return {
         "flags": _summary(full.flags),
         "doses_expired": full.expiry.doses_expired,
