@@ -133,3 +133,18 @@ def test_qa_signs_an_excursion_assessment_on_the_storage_page(staff):
     excursion.refresh_from_db()
     assert (excursion.decision, excursion.assessed_by) == ("accept", staff.qa)
     assert signed_in(staff.tech).post(f"/storage/excursions/{excursion.pk}/assess/", form).status_code == 403
+
+
+def test_the_history_of_a_position_lists_every_unit_it_held(staff):
+    from storage.services import unit_move
+
+    tank = build_tank(staff.tech)
+    _, units = frozen_batch(staff)
+    a1 = tank.unit_positions.get(label="A1")
+    store(units[0], a1, staff)
+    unit_move(unit=units[0], scanned_unit=units[0].label, scanned_position=tank.unit_positions.get(label="A2").code,
+              actor=staff.tech)  # fmt: skip
+    store(units[1], a1, staff)
+    html = signed_in(staff.qa).get(f"/storage/LN2-01/positions/{a1.code}/").content.decode()
+    assert units[0].code in html and units[1].code in html and "still here" in html
+    assert signed_in(staff.qa).get("/storage/LN2-01/positions/NOPE/").status_code == 404

@@ -20,7 +20,7 @@ from core.errors import Blocker, DomainError
 from core.i18n import N_
 from core.roles import Role, has_role
 from storage import selectors
-from storage.models import Container, DoseUnit, Excursion
+from storage.models import Container, DoseUnit, Excursion, Position
 from storage.services import unit_move, unit_store, unit_thaw
 from storage.services.identity import unit_from_scan
 from web.forms.storage import ExcursionAssessForm, MoveForm, RemoveForm, StoreForm, ThawForm
@@ -100,6 +100,22 @@ def excursion_assess_view(request: HttpRequest, pk: int) -> HttpResponse:
 def tank_map(request: HttpRequest, code: str) -> HttpResponse:
     """One tank or freezer: its boxes as grids of occupied and free positions, and the scan actions."""
     return _render_map(request, _storage_unit(code))
+
+
+@require_GET
+@role_required(*STORAGE_ROLES)
+def position_history(request: HttpRequest, code: str, position: str) -> HttpResponse:
+    """Every unit a position has held, when, who stored and removed it, and who verified the removal."""
+    unit = _storage_unit(code)
+    printable = position.isascii() and position.isprintable()
+    slot = (
+        printable
+        and Position.objects.filter(storage_unit=unit, code=position.upper()).select_related("box").first()
+    )
+    if not slot:
+        raise Http404("No such position.")
+    history = selectors.position_history(slot)
+    return render(request, "storage/position.html", {"unit": unit, "position": slot, "history": history})
 
 
 def _render_map(
