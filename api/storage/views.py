@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -108,7 +108,14 @@ class StorageUnitReadings(ApiView):
         tags=["storage"],
         parameters=[CODE],
         request={"application/json": s.ReadingIn, "text/csv": OpenApiRequest(OpenApiTypes.STR)},
-        responses={201: s.ReadingOut, **problems(400, 401, 403, 404, 409)},
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="ReadingOrImport",
+                serializers=[s.ReadingOut, s.ReadingImportOut],
+                resource_type_field_name=None,
+            ),
+            **problems(400, 401, 403, 404, 409, 413),
+        },
         summary="Record a reading (JSON), or import the monitoring system's CSV file (text/csv; all rows or none)",
         description="CSV: header `storage_unit,taken_at,temperature_c`; ISO 8601 times with their offset; "
         "a malformed file is refused (409) with every error and its line number, and nothing is imported. "
