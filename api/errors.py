@@ -57,7 +57,7 @@ class BodyTooLarge(exceptions.APIException):
 
 def blocker_list(blockers: Iterable[Blocker]) -> list[dict[str, str]]:
     """The one JSON form of blockers: refusals (409) and readiness answers alike."""
-    return [{"code": b.code, "detail": b.detail} for b in blockers]
+    return [{"code": b.code, "detail": b.message} for b in blockers]  # rendered: template + params
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -65,7 +65,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         body = problem(
             status.HTTP_409_CONFLICT,
-            " ".join(b.detail for b in exc.blockers) or "The action was refused.",
+            " ".join(b.message for b in exc.blockers) or "The action was refused.",
             type_=REFUSED_TYPE,
             blockers=blocker_list(exc.blockers),
         )

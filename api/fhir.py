@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from batches.models import Dose
+from storage.selectors import dose_storage_temperature
 
 if TYPE_CHECKING:
     from compliance.readiness import ReadinessReport
@@ -82,7 +83,25 @@ def biologically_derived_product(
     }
     if dose.expires_at is not None:
         resource["expirationDate"] = dose.expires_at.isoformat()
+    resource["property"] += storage_temperature(dose)
     extension = projected_ready_extension(readiness) if readiness is not None else None
     if extension is not None:
         resource["extension"] = [extension]
     return resource
+
+
+def _celsius(value: Any) -> dict[str, Any]:
+    return {"value": float(value), "unit": "°C", "system": "http://unitsofmeasure.org", "code": "Cel"}
+
+
+def storage_temperature(dose: Dose) -> list[dict[str, Any]]:
+    """R5 has no storage element: the storage range and the last reading of a frozen dose are properties."""
+    kept = dose_storage_temperature(dose.pk)
+    if kept is None:
+        return []
+    found = [{"type": {"text": f"Storage temperature ({kept.storage_unit})"},
+              "valueRange": {"low": _celsius(kept.temp_min_c), "high": _celsius(kept.temp_max_c)}}]  # fmt: skip
+    if kept.last_reading_c is not None:
+        found.append({"type": {"text": f"Last storage temperature reading ({kept.last_reading_at.isoformat()})"},  # type: ignore[union-attr]
+                      "valueQuantity": _celsius(kept.last_reading_c)})  # fmt: skip
+    return found

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "compliance",
     "batches",
     "webhooks",
+    "storage",
     "monitoring",
     "documents",
     "web",

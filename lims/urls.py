@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("api.gmp.urls")),
     path("api/v1/", include("api.documents")),
     path("api/v1/webhooks/", include("api.webhooks.urls")),
+    path("api/v1/", include("api.storage.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include("web.urls.qc")),
     path("", include("web.urls.coordinator")),
     path("", include("web.urls.session")),
+    path("", include("web.urls.storage")),
 ]
 handler404 = "api.errors.handler404"  # problem+json for unknown URLs under /api/
 handler500 = "api.errors.handler500"  # problem+json for an unexpected error under /api/

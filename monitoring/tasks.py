@@ -9,13 +9,14 @@ error is logged and dropped, and the next scheduled sweep catches up.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-from monitoring import sweeps
+from monitoring import storage_sweeps, sweeps
 from monitoring.runs import sweep_lease
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,13 @@ def sweep_all(self: Task) -> dict[str, Any]:
         if run is None:
             return {"skipped": True}
         full = sweeps.sweep_all()
-        run.summary = {"flags": _summary(full.flags), "doses_expired": full.expiry.doses_expired}
+        # Storage: excursions, the units they hold, missing readings (monitoring/storage_sweeps.py).
+        storage = storage_sweeps.sweep_storage()
+        run.summary = {
+            "flags": _summary(full.flags),
+            "doses_expired": full.expiry.doses_expired,
+            "storage": asdict(storage),
+        }
         return run.summary
 
 

@@ -20,6 +20,7 @@ from core.clock import CLOCK_TOLERANCE, in_future
 from core.errors import Blocker, DomainError
 from core.roles import Role, require_own_clinic, require_role
 from webhooks.models import EventType
+from storage.models import DoseUnit
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
 # Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
@@ -217,13 +218,34 @@ def _wristband_matches(dose: Dose, wristband: str) -> bool:
 
 
 def _dose_scan_problem(dose: Dose, scanned: str) -> str | None:
-    """A dose label reads DIN + K, then '-' and the dose number (``core.scan`` reads it)."""
+    """A dose label reads DIN + K, then '-' and the dose number (``core.scan`` reads it).
+
+    A cryopreserved dose is given unit by unit: the label scanned names a
+    thawed unit of the dose (DIN + K, '-', dose number, '-', unit letter), and
+    the infusion keeps that label.
+    """
+    units = dict(DoseUnit.objects.filter(dose=dose).values_list("code", "status"))
+    if units:
+        return _unit_scan_problem(dose, scanned, units)
     try:
         read = scan.parse_dose(scanned, require_check=True)
     except scan.ScanError as error:
         return error.message
     if (read.din, read.dose_number) != (dose.batch.din, dose.number):
         return f"Scanned dose {read.din}-{read.dose_number} is not dose {dose.dose_id}: wrong item."
+    return None
+
+
+def _unit_scan_problem(dose: Dose, scanned: str, units: dict[str, str]) -> str | None:
+    try:
+        read = scan.parse_unit(scanned, require_check=True)
+    except scan.ScanError as error:
+        return error.message
+    code = f"{read.din}-{read.dose_number}-{read.unit_suffix}"
+    if code not in units:
+        return f"Scanned unit {code} is not a unit of dose {dose.dose_id}: wrong item."
+    if units[code] != DoseUnit.Status.THAWED:
+        return f"Unit {code} has not been thawed: thaw it before administration."
     return None
 
 

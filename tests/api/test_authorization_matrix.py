@@ -83,6 +83,11 @@ MATRIX: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET",  "/api/v1/webhooks/events/",            (401, 200, 200, 403, 403, 403, 200, 200, 200)),
     ("GET",  "/api/v1/webhooks/events/{event}/",    (401, 200, 404, 403, 403, 403, 200, 404, 200)),
     ("POST", "/api/v1/webhooks/events/{event}/redeliver", (401, 202, 404, 403, 403, 403, 202, 404, 202)),
+    ("GET",  "/api/v1/storage/units/",              (401, 403, 403, 200, 200, 200, 403, 403, 403)),
+    ("GET",  "/api/v1/storage/units/{tank}/positions", (401, 403, 403, 200, 200, 200, 403, 403, 403)),
+    ("POST", "/api/v1/storage/units/{tank}/readings", (401, 403, 403, 400, 403, 400, 403, 403, 403)),
+    ("POST", "/api/v1/doses/{dose}/store",          (401, 403, 403, 400, 403, 403, 403, 403, 403)),
+    ("POST", "/api/v1/doses/{dose}/thaw",           (401, 403, 403, 400, 403, 400, 400, 404, 403)),
 ]  # fmt: skip
 
 
@@ -109,6 +114,7 @@ def objects(batch_a) -> dict[str, Any]:
     deviation = Deviation.objects.create(
         batch=batch_a, severity="minor", description="x", opened_at=timezone.now(), opened_by=UserFactory()
     )
+    tank = _tank()
     endpoint = WebhookEndpoint.objects.create(
         clinic=batch_a.therapy.patient.clinic, url="https://93.184.215.14/hook", secret="whsec_c2VjcmV0",
         events=["batch.released"],
@@ -120,8 +126,17 @@ def objects(batch_a) -> dict[str, Any]:
     return {
         "din": batch_a.din, "patient": batch_a.therapy.patient_id, "coi": batch_a.therapy.coi,
         "deviation": deviation.pk, "item": "qc_within_spec", "infusion": infusion.pk, "dose": dose.dose_id,
-        "endpoint": endpoint.public_id, "event": event.pk,
+        "endpoint": endpoint.public_id, "event": event.pk, "tank": tank.code,
     }  # fmt: skip
+
+
+def _tank() -> Any:
+    from storage.models import Container
+    from tests.factories import LocationFactory
+
+    site = Container.objects.create(code="SITE-M", name="Site", kind="site", capacity=1)
+    return Container.objects.create(code="LN2-M", name="Tank", kind="ln2_tank", parent=site, capacity=1,
+                                    temp_min_c=-196, temp_max_c=-150, location=LocationFactory())  # fmt: skip
 
 
 @pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])

@@ -81,7 +81,7 @@ def call_service(form: forms.Form, action: Callable[[], Any]) -> Outcome:
     try:
         return Outcome(action())
     except DomainError as error:
-        form.refusal = [blocker.message for blocker in error.blockers]  # in the user's language  # type: ignore[attr-defined]
+        form.refusal = [blocker.message for blocker in error.blockers]  # type: ignore[attr-defined]
         return Outcome(status=422)
     except NotPermitted as error:
         form.refusal = [error.detail]  # type: ignore[attr-defined]
