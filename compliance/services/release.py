@@ -18,8 +18,8 @@ from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
 from core.roles import Role, require_role
-from webhooks.models import EventType
 from storage.selectors import frozen_dose_ids
+from webhooks.models import EventType
 
 
 def _check_segregation(batch: Batch, actor: User) -> None:

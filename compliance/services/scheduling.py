@@ -19,8 +19,8 @@ from core.audit import audit_context
 from core.clock import CLOCK_TOLERANCE, in_future
 from core.errors import Blocker, DomainError
 from core.roles import Role, require_own_clinic, require_role
-from webhooks.models import EventType
 from storage.models import DoseUnit
+from webhooks.models import EventType
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
 # Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
