@@ -29,7 +29,7 @@ from compliance.records import changed_sections, record_contents
 from compliance.selectors import BLOCKING_SEVERITIES, ReleaseCheck
 from compliance.services.signatures import signature_is_valid
 
-FACTS_FORMAT = 2  # bump when the JSON shape changes: rows of another format are recomputed
+FACTS_FORMAT = 3  # bump when the JSON shape changes: rows of another format are recomputed
 logger = logging.getLogger(__name__)
 
 
@@ -48,7 +48,7 @@ def facts_to_json(facts: ReadinessFacts, *, therapy_id: int) -> dict[str, Any]:
         "release_changes": list(facts.release_changes),
         "qc_pending": list(facts.qc_pending),
         "qc_failed": list(facts.qc_failed),
-        "open_deviations": list(facts.open_deviations),
+        "open_deviations": [list(d) for d in facts.open_deviations],
         "doses": [
             [d.dose_id, d.status, _iso(d.expires_at), d.active_infusion_id, d.active_infusion_status]
             for d in facts.doses
@@ -84,7 +84,7 @@ def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
             release_changes=tuple(data["release_changes"]),
             qc_pending=tuple(data["qc_pending"]),
             qc_failed=tuple(data["qc_failed"]),
-            open_deviations=tuple(data["open_deviations"]),
+            open_deviations=tuple((severity, text) for severity, text in data["open_deviations"]),
             doses=tuple(
                 rd.DoseState(
                     dose_id,
@@ -242,9 +242,6 @@ class _Reads:
         )
 
 
-_SEVERITY = dict(Deviation.Severity.choices)
-
-
 def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
     """``batch_facts`` from rows already read (pure): the same facts, field by field."""
     pending, failed = _qc(batch, reads.qc[batch.pk])
@@ -264,9 +261,7 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
         release_changes=release.changed,
         qc_pending=pending,
         qc_failed=failed,
-        open_deviations=tuple(
-            f"{_SEVERITY.get(d.severity, d.severity)} deviation open: {d.description}" for d in blocking
-        ),
+        open_deviations=tuple((d.severity, d.description) for d in blocking),
         doses=tuple(doses),
         patient=PatientFacts.of(batch.therapy.patient),
         protocol=ProtocolRules.of(batch.therapy.protocol),

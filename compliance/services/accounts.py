@@ -12,6 +12,7 @@ from django.db import transaction
 from batches.models import Clinic
 from compliance.models import User
 from core.audit import audit_context
+from core.i18n import N_
 from core.roles import Role, ensure_role_groups, require_role
 
 
@@ -33,7 +34,7 @@ def user_create(
     no role is checked; an actor must hold the admin role.
     """
     if actor is not None:
-        require_role(actor, Role.ADMIN, action="create accounts")
+        require_role(actor, Role.ADMIN, action=N_("create accounts"))
     if role == Role.COORDINATOR and clinic is None:
         raise ValidationError({"clinic": "A coordinator must belong to a clinic."})
     if role != Role.COORDINATOR and clinic is not None:
