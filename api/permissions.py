@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -79,9 +80,9 @@ def registering_clinic(request: Request, requested: Clinic | None) -> Clinic:
     user = request.user
     own = user.clinic if isinstance(user, ClinicPrincipal) else getattr(user, "clinic", None)
     if own is None and requested is None:
-        raise serializers.ValidationError({"clinic": ["Give the clinic code of the patient's clinic."]})
+        raise serializers.ValidationError({"clinic": [_("Give the clinic code of the patient's clinic.")]})
     if own is not None and requested is not None and requested.pk != own.pk:
-        raise serializers.ValidationError({"clinic": ["You register patients of your own clinic only."]})
+        raise serializers.ValidationError({"clinic": [_("You register patients of your own clinic only.")]})
     return own or requested
 
 

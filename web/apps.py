@@ -1,8 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebConfig(AppConfig):
     """The HTML UI of both apps: views, forms, templates and template tags."""
 
     name = "web"
-    verbose_name = "Web UI"
+    verbose_name = _("Web UI")

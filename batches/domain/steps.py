@@ -36,6 +36,10 @@ STEP_RULES: dict[str, StepRule] = {
     ),
 }
 STEP_KINDS = tuple(STEP_RULES)
+# The step kinds as refusals name them ("A seeding step needs ..."), for the catalogue.
+STEP_WORDS = (
+    N_("receipt"), N_("seeding"), N_("feeding"), N_("passage"), N_("cell_count"), N_("harvest"), N_("formulation"),
+)  # fmt: skip
 
 
 def check_step(kind: str, status: BatchStatus, values: dict[str, object]) -> list[Blocker]:

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from batches.models import Clinic
 from compliance.models import User
@@ -36,9 +37,14 @@ def user_create(
     if actor is not None:
         require_role(actor, Role.ADMIN, action=N_("create accounts"))
     if role == Role.COORDINATOR and clinic is None:
-        raise ValidationError({"clinic": "A coordinator must belong to a clinic."})
+        raise ValidationError({"clinic": gettext("A coordinator must belong to a clinic.")})
     if role != Role.COORDINATOR and clinic is not None:
-        raise ValidationError({"clinic": f"Only coordinators belong to a clinic, not the {role} role."})
+        raise ValidationError(
+            {
+                "clinic": gettext("Only coordinators belong to a clinic, not the %(role)s role.")
+                % {"role": role}
+            }
+        )
     user = User(username=username, full_name=full_name, clinic=clinic, is_staff=role == Role.ADMIN)
     if validate:
         validate_password(password, user)
