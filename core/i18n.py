@@ -32,6 +32,10 @@ def N_(message: str) -> str:
     return message
 
 
+# What joins the alternatives of a list parameter ("technician or QA"); Japanese joins them with "、".
+OR = N_(" or ")
+
+
 def nested(template: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A message as the parameter of another message (plain JSON, so it can be stored)."""
     return {"detail": template, "params": dict(params or {})}
@@ -45,7 +49,7 @@ def _filled(template: str, params: Mapping[str, Any], word: Callable[[str], str]
         if isinstance(item, str):
             return word(item) if item else item
         if isinstance(item, list | tuple):
-            return word(" or ").join(str(value(each)) for each in item)
+            return word(OR).join(str(value(each)) for each in item)
         return item
 
     return template % {name: value(item) for name, item in params.items()}
