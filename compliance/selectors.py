@@ -25,7 +25,7 @@ from compliance.models import (
 from compliance.records import changed_sections, record_content, release_content
 from compliance.services.signatures import signature_is_valid
 from core.errors import Blocker
-from core.i18n import N_, nested, render, render_english
+from core.i18n import N_, nested, render, render_english, term
 
 BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
 
@@ -322,7 +322,7 @@ def release_blockers(batch: Batch) -> list[Blocker]:
             Blocker(
                 "wrong_state",
                 N_("Only a batch pending release can be released; this one is %(status)s."),
-                {"status": BatchStatus(batch.status).words},
+                {"status": term(BatchStatus(batch.status).words)},
             )
         )
     checklist = checklist_status(batch)
@@ -331,7 +331,7 @@ def release_blockers(batch: Batch) -> list[Blocker]:
             why = (
                 entry.evidence.as_param()
                 if entry.evidence and not entry.evidence.ok
-                else N_("signatures missing or no longer valid")
+                else term(N_("signatures missing or no longer valid"))
             )
             blockers.append(
                 Blocker(

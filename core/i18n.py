@@ -9,14 +9,12 @@ it; the interface renders it in the user's language with :func:`render`::
     Blocker("too_few_cells", N_("%(count)s cells; the dose needs %(target)s."),
             {"count": 3, "target": 5})
 
-Parameters are plain JSON values (the readiness cache stores them). A string
-parameter is itself looked up in the catalogue, so a parameter that is a
-marked term (a status such as ``N_("in culture")``, an action such as
-``N_("release or reject batches")``) reads in the user's language too, while an
-identifier (a DIN, a lot number) is in no catalogue and stays as it is. A list
-parameter names alternatives: its items are rendered one by one and joined
-with " or " (in Japanese with "、"). A parameter made by :func:`nested` is a
-whole message inside another ("Serum collection: <why the scan was refused>").
+Parameters are plain JSON values (the readiness cache stores them) and are
+shown as they are: an identifier, a number, a code. A word that must read in
+the user's language too (a status, a role, an action) is passed as
+``term(N_("in culture"))``; a whole message inside another as
+``nested(template, params)``. A list parameter names alternatives: its items
+are rendered one by one and joined with " or " (in Japanese with "、").
 
 This module imports nothing from Django at import time, so the domain may use it.
 """
@@ -41,13 +39,16 @@ def nested(template: str, params: Mapping[str, Any] | None = None) -> dict[str, 
     return {"detail": template, "params": dict(params or {})}
 
 
+def term(word: str) -> dict[str, Any]:
+    """A word (marked with ``N_``) as a parameter that is translated like the message around it."""
+    return nested(word)
+
+
 def _filled(template: str, params: Mapping[str, Any], word: Callable[[str], str]) -> str:
     def value(item: Any) -> Any:
         if isinstance(item, dict) and "detail" in item:
             inner = word(item["detail"]) if item["detail"] else ""
             return _filled(inner, item.get("params") or {}, word) if item.get("params") else inner
-        if isinstance(item, str):
-            return word(item) if item else item
         if isinstance(item, list | tuple):
             return word(OR).join(str(value(each)) for each in item)
         return item

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 
 from core.errors import NotPermitted
-from core.i18n import N_
+from core.i18n import N_, term
 
 
 class Role(StrEnum):
@@ -119,7 +119,9 @@ def require_role(actor: Any, *roles: Role, action: str, clinic_system: bool = Fa
     if not has_role(actor, *roles):
         names = [role.value.upper() if role == Role.QA else role.value for role in roles]
         raise NotPermitted(
-            N_("Only %(roles)s staff may %(action)s."), code="role", params={"roles": names, "action": action}
+            N_("Only %(roles)s staff may %(action)s."),
+            code="role",
+            params={"roles": [term(name) for name in names], "action": term(action)},
         )
     if unbound_coordinator(actor):
         raise NotPermitted(N_("This coordinator account is not bound to a clinic."), code="no_clinic")
@@ -136,5 +138,7 @@ def require_own_clinic(actor: Any, clinic_id: int, *, action: str) -> None:
         raise NotPermitted(N_("This coordinator account is not bound to a clinic."), code="no_clinic")
     if own is not None and own != clinic_id:
         raise NotPermitted(
-            N_("You may %(action)s for your own clinic only."), code="other_clinic", params={"action": action}
+            N_("You may %(action)s for your own clinic only."),
+            code="other_clinic",
+            params={"action": term(action)},
         )

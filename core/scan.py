@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from core import isbt128
 from core.errors import Blocker
-from core.i18n import N_, render, render_english
+from core.i18n import N_, render, render_english, term
 
 # Longer than any form above with generous spacing; longer input is not a scan.
 MAX_LENGTH = 40
@@ -112,7 +112,7 @@ def normalise(raw: object, hint: str = _DIN_HINT) -> str:
         )
     text = raw.strip().replace(" ", "").upper()
     if not text:
-        raise ScanError("empty", N_("No identifier was scanned or typed; %(hint)s."), {"hint": hint})
+        raise ScanError("empty", N_("No identifier was scanned or typed; %(hint)s."), {"hint": term(hint)})
     if not _SHAPE.fullmatch(text):
         raise ScanError(
             "malformed",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from core.errors import Blocker
-from core.i18n import N_
+from core.i18n import N_, term
 
 
 class BatchStatus(StrEnum):
@@ -80,14 +80,18 @@ def check_transition(
 ) -> list[Blocker]:
     """Every reason the move ``current -> target`` is not allowed (empty when it is)."""
     if current == target:
-        return [Blocker("same_status", N_("The batch is already %(status)s."), {"status": current.words})]
+        return [
+            Blocker("same_status", N_("The batch is already %(status)s."), {"status": term(current.words)})
+        ]
     if target not in TRANSITIONS[current]:
-        allowed = sorted(s.words for s in TRANSITIONS[current]) or N_("nothing (final status)")
+        allowed = [term(w) for w in sorted(s.words for s in TRANSITIONS[current])] or term(
+            N_("nothing (final status)")
+        )
         return [
             Blocker(
                 "illegal_transition",
                 N_("A batch that is %(status)s cannot become %(target)s; it can become: %(allowed)s."),
-                {"status": current.words, "target": target.words, "allowed": allowed},
+                {"status": term(current.words), "target": term(target.words), "allowed": allowed},
             )
         ]
     if current == S.QUARANTINED and target in _PRE_RELEASE:
@@ -99,7 +103,7 @@ def check_transition(
                 Blocker(
                     "illegal_transition",
                     N_("Lifting quarantine returns the batch to %(expected)s, not %(target)s."),
-                    {"expected": expected.words, "target": target.words},
+                    {"expected": term(expected.words), "target": term(target.words)},
                 )
             ]
     return []

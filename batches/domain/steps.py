@@ -12,7 +12,7 @@ from decimal import Decimal
 from batches.domain.lifecycle import BatchStatus
 from core.clock import in_future
 from core.errors import Blocker
-from core.i18n import N_
+from core.i18n import N_, term
 
 S = BatchStatus
 
@@ -55,12 +55,12 @@ def check_step(kind: str, status: BatchStatus, values: dict[str, object]) -> lis
         ]
     blockers = []
     if status not in rule.allowed_in:
-        allowed = sorted(s.words for s in rule.allowed_in)
+        allowed = [term(w) for w in sorted(s.words for s in rule.allowed_in)]
         blockers.append(
             Blocker(
                 "wrong_state",
                 N_("A %(kind)s step needs the batch %(allowed)s; it is %(status)s."),
-                {"kind": kind, "allowed": allowed, "status": status.words},
+                {"kind": term(kind), "allowed": allowed, "status": term(status.words)},
             )
         )
     missing = [name for name in rule.required if values.get(name) in (None, "")]
@@ -69,7 +69,7 @@ def check_step(kind: str, status: BatchStatus, values: dict[str, object]) -> lis
             Blocker(
                 "missing_field",
                 N_("A %(kind)s step needs: %(fields)s."),
-                {"kind": kind, "fields": ", ".join(missing)},
+                {"kind": term(kind), "fields": ", ".join(missing)},
             )
         )
     return blockers

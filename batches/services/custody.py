@@ -15,7 +15,7 @@ from batches.models import Batch, CustodyTransfer, Finding, Location
 from batches.services.identity import scan_verify
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
-from core.i18n import N_
+from core.i18n import N_, term
 from core.roles import Role, require_role
 
 
@@ -91,7 +91,7 @@ def _refuse_if_invalid(
             Blocker(
                 "wrong_state",
                 N_("The batch is %(status)s: no more transfers."),
-                {"status": BatchStatus(batch.status).words},
+                {"status": term(BatchStatus(batch.status).words)},
             )
         )
     if not to_location.active:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.errors import Blocker
-from core.i18n import N_
+from core.i18n import N_, term
 
 SEVERITY_WORDS = {"minor": N_("Minor"), "major": N_("Major"), "critical": N_("Critical")}
 
@@ -21,7 +21,7 @@ def deviation_open(severity: str, description: str) -> Blocker:
     return Blocker(
         "deviation_open",
         N_("%(severity)s deviation open: %(description)s"),
-        {"severity": SEVERITY_WORDS.get(severity, severity), "description": description},
+        {"severity": term(SEVERITY_WORDS.get(severity, severity)), "description": description},
     )
 
 

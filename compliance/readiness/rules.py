@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from compliance.domain.blockers import deviation_open, qc_failed, qc_pending, signature_invalid
 from core.errors import Blocker
-from core.i18n import N_
+from core.i18n import N_, term
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def _batch_blockers(state: BatchState) -> list[Blocker]:
             Blocker(
                 "not_released",
                 N_("The batch is %(status)s, not released by QA."),
-                {"status": state.status.replace("_", " ")},
+                {"status": term(state.status.replace("_", " "))},
             )
         )
     if state.release_signature_valid is False:

@@ -15,7 +15,7 @@ from compliance.services.signatures import (
 )
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
-from core.i18n import N_
+from core.i18n import N_, term
 from core.roles import Role, has_role
 
 
@@ -75,7 +75,12 @@ def _check_signer(batch: Batch, entry: ItemStatus, actor: User, meaning: str) ->
             else N_("Item '%(item)s' is verified by %(roles)s staff.")
         )
         raise NotPermitted(
-            template, code="role", params={"item": item.code, "roles": [r.value for r in allowed]}
+            template,
+            code="role",
+            params={
+                "item": item.code,
+                "roles": [term(r.value.upper() if r == Role.QA else r.value) for r in allowed],
+            },
         )
     blockers = []
     if entry.evidence is not None and not entry.evidence.ok:

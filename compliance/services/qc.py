@@ -17,7 +17,7 @@ from compliance.services.deviations import deviation_open
 from core.audit import audit_context
 from core.clock import in_future
 from core.errors import Blocker, DomainError
-from core.i18n import N_
+from core.i18n import N_, term
 from core.roles import Role, require_role
 
 TESTABLE = {
@@ -86,7 +86,7 @@ def _state_blockers(
             Blocker(
                 "wrong_state",
                 N_("QC results are not recorded on a batch that is %(status)s."),
-                {"status": BatchStatus(batch.status).words},
+                {"status": term(BatchStatus(batch.status).words)},
             )
         )
     if in_future(tested_at, timezone.now()):

@@ -25,7 +25,7 @@ from compliance.services.release import _check_segregation, batch_release
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
-from core.i18n import N_
+from core.i18n import N_, term
 from core.roles import Role, require_role
 
 
@@ -44,7 +44,7 @@ def review_blockers(batch: Batch, decision: str) -> list[Blocker]:
             why = N_(
                 "Only a released batch whose release signature no longer holds is re-reviewed; it is %(status)s."
             )
-        return [Blocker("wrong_state", why, {"status": BatchStatus(batch.status).words})]
+        return [Blocker("wrong_state", why, {"status": term(BatchStatus(batch.status).words)})]
     if decision != ReleaseDecision.Decision.RELEASE:
         return []
     return [b for b in release_blockers(batch) if b.code != "wrong_state"]

@@ -17,7 +17,7 @@ from core import scan
 from core.audit import audit_context
 from core.clock import CLOCK_TOLERANCE, in_future
 from core.errors import Blocker, DomainError
-from core.i18n import N_
+from core.i18n import N_, term
 from core.roles import Role, require_own_clinic, require_role
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", N_("This dose already has a scheduled infusion."))
@@ -64,8 +64,8 @@ def infusion_schedule(
                     N_("Protocol %(protocol)s is given %(protocol_route)s, not '%(route)s'."),
                     {
                         "protocol": batch.therapy.protocol.code,
-                        "protocol_route": ROUTE_WORDS.get(
-                            batch.therapy.protocol.route, batch.therapy.protocol.route
+                        "protocol_route": term(
+                            ROUTE_WORDS.get(batch.therapy.protocol.route, batch.therapy.protocol.route)
                         ),
                         "route": route,
                     },
@@ -107,7 +107,7 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
                     Blocker(
                         "wrong_state",
                         N_("The infusion is %(status)s; only a scheduled one can be cancelled."),
-                        {"status": locked.status},
+                        {"status": term(locked.status)},
                     )
                 ]
             )
@@ -158,7 +158,7 @@ def infusion_administer(
         blockers = []
         if locked.status != Infusion.Status.SCHEDULED:
             blockers.append(
-                Blocker("wrong_state", N_("The infusion is %(status)s."), {"status": locked.status})
+                Blocker("wrong_state", N_("The infusion is %(status)s."), {"status": term(locked.status)})
             )
         if in_future(administered_at, timezone.now()):
             blockers.append(Blocker("future_time", N_("The administration time lies in the future.")))

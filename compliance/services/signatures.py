@@ -13,7 +13,7 @@ from compliance.domain.signatures import canonical, content_hash
 from compliance.models import Signature, User
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, SignatureRefused
-from core.i18n import N_
+from core.i18n import N_, term
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -113,7 +113,7 @@ def already_signed(meaning: str) -> Blocker:
     return Blocker(
         "already_signed",
         N_("You have already signed this as %(meaning)s, and it has not changed since."),
-        {"meaning": meaning},
+        {"meaning": term(meaning)},
     )
 
 
