@@ -94,10 +94,13 @@ class Eligibility:
     blockers: tuple[Blocker, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        """The shape the API and the UI show: ``{"eligible", "reasons": [{"code", "detail"}]}``."""
+        """The shape stored with a therapy: ``{"eligible", "reasons": [{"code", "detail"}]}``.
+
+        A record, so in English whoever asked; interfaces render the blockers in their reader's language.
+        """
         return {
             "eligible": self.eligible,
-            "reasons": [{"code": b.code, "detail": b.message} for b in self.blockers],
+            "reasons": [{"code": b.code, "detail": b.english} for b in self.blockers],
         }
 
 
