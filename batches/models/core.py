@@ -30,8 +30,8 @@ STATUS_LABELS = {
 STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in BatchStatus]
 
 USER = settings.AUTH_USER_MODEL
-DIN_VALIDATOR = RegexValidator(r"^[A-NP-Z1-9][0-9]{12}$", "A DIN is 13 characters: FIN, year, sequence.")
-CODE_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9_-]{1,31}$", "Upper-case letters, digits, - and _ only.")
+DIN_VALIDATOR = RegexValidator(r"^[A-NP-Z1-9][0-9]{12}$", _("A DIN is 13 characters: FIN, year, sequence."))
+CODE_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9_-]{1,31}$", _("Upper-case letters, digits, - and _ only."))
 
 
 @audited
