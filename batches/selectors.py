@@ -350,3 +350,53 @@ __all__ += [
     "notification_list",
     "notification_unread_count",
 ]
+
+
+# --- The scan box: what a scanned label names ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanTarget:
+    """The batch a scanned label leads to, and what the label named (batch, dose or collection)."""
+
+    batch: Batch
+    kind: str  # "batch", "dose", "collection", "therapy"
+    dose: Dose | None = None
+    collection: Any = None
+
+
+def scan_target(*, kind: str, din: str = "", dose_number: int | None = None, coi: str = "",
+                clinic_id: int | None = None) -> ScanTarget | None:  # fmt: skip
+    """The batch page a validated scan opens, within the clinic the user sees; None when nothing matches.
+
+    A DIN names a batch, or a collection: a cell-source collection opens its batch,
+    a serum collection the batch of its therapy that it was drawn for. A dose label
+    opens its batch at the dose; a Chain of Identity identifier the therapy's latest batch.
+    At most three queries.
+    """
+    from batches.models import Collection
+
+    visible = batch_list(clinic_id=clinic_id)
+    if kind == "dose":
+        dose = Dose.objects.filter(batch__in=visible, batch__din=din, number=dose_number).select_related(
+            "batch"
+        )
+        found = dose.first()
+        return ScanTarget(found.batch, "dose", dose=found) if found else None
+    if kind == "coi":
+        batch = visible.filter(therapy__coi=coi).order_by("-created_at").first()
+        return ScanTarget(batch, "therapy") if batch else None
+    batch = visible.filter(din=din).first()
+    if batch is not None:
+        return ScanTarget(batch, "batch")
+    collections = Collection.objects.filter(din=din)
+    if clinic_id is not None:
+        collections = collections.filter(therapy__patient__clinic_id=clinic_id)
+    collection = collections.first()
+    if collection is None:
+        return None
+    batch = visible.filter(therapy_id=collection.therapy_id).order_by("-created_at").first()
+    return ScanTarget(batch, "collection", collection=collection) if batch else None
+
+
+__all__ += ["ScanTarget", "scan_target"]

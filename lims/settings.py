@@ -8,6 +8,7 @@ PostgreSQL under ``var/``; production refuses to start without one.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "web.idle.IdleLogoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.audit.middleware.AuditContextMiddleware",
@@ -150,6 +152,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# Idle logout (web.idle): the server ends a session unused this long; the page warns before.
+LIMS_IDLE_TIMEOUT = dt.timedelta(minutes=env.int("LIMS_IDLE_TIMEOUT_MINUTES", default=15))
+LIMS_IDLE_WARNING = dt.timedelta(seconds=env.int("LIMS_IDLE_WARNING_SECONDS", default=60))
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

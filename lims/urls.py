@@ -20,9 +20,12 @@ urlpatterns = [
     path("api/v1/", include("api.gmp.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("", batch_views.home, name="home"),  # the batch list; LOGIN_REDIRECT_URL names it
+    path("", batch_views.home, name="home"),  # each role's worklist, else the batch list; LOGIN_REDIRECT_URL
     path("", include("web.urls.lab")),
     path("", include("web.urls.qa")),
+    path("", include("web.urls.qc")),
+    path("", include("web.urls.coordinator")),
+    path("", include("web.urls.session")),
 ]
 handler404 = "api.errors.handler404"  # problem+json for unknown URLs under /api/
 handler500 = "api.errors.handler500"  # problem+json for an unexpected error under /api/

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from batches.models import Batch, Location
+from batches.models import Batch, Clinic, Location, Patient
 from batches.services import collection_create, custody_transfer, step_record, therapy_create
 from compliance.models import User
 from compliance.selectors import checklist_status
@@ -126,3 +126,12 @@ def released_batch(staff: Staff, **kwargs: int) -> Batch:
     batch_release(batch=batch, actor=staff.qa, password=PASSWORD, decision="release")
     batch.refresh_from_db()
     return batch
+
+
+def ready_batch(staff: Staff, clinic: Clinic) -> Batch:
+    """A released batch of ``clinic`` whose patient is inside the infusion window today (day 40)."""
+    batch = released_batch(staff, injured_days_ago=20)
+    Patient.objects.filter(pk=batch.therapy.patient_id).update(
+        clinic=clinic, injury_date=timezone.localdate() - dt.timedelta(days=40)
+    )
+    return Batch.objects.select_related("therapy__patient").get(pk=batch.pk)

@@ -7,3 +7,6 @@ class WebConfig(AppConfig):
 
     name = "web"
     verbose_name = _("Web UI")
+
+    def ready(self) -> None:
+        from web import idle  # noqa: F401 - connects the idle clock to user_logged_in

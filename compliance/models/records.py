@@ -115,6 +115,7 @@ class Deviation(models.Model):
     opened_at = models.DateTimeField()
     opened_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     investigation = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True, help_text="The cause the investigation found.")
     investigated_at = models.DateTimeField(null=True, blank=True)
     investigated_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

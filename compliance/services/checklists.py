@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 
 from batches.models import Batch, CultureStep
@@ -15,7 +17,7 @@ from compliance.services.signatures import (
 )
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
-from core.i18n import N_, term
+from core.i18n import N_, nested, term
 from core.roles import Role, has_role
 
 
@@ -42,6 +44,92 @@ def checklist_item_sign(
             signer=actor, meaning=meaning, record_type="checklist_item", record_id=_record_id(locked, entry.item),
             content=record_content(locked, _scope(entry.item)),
         )  # fmt: skip
+
+
+def checklist_items_sign(
+    *, batch: Batch, selections: Sequence[tuple[str, str]], actor: User, password: str
+) -> list[Signature]:
+    """Sign several checklist items in one act: one password entry, one signature record per item.
+
+    21 CFR 11.200(a)(1)(i) lets a signer give a series of signings within one
+    continuous session with the password entered once; each item still gets its
+    own ``Signature`` (its manifestation: printed name, time, meaning, content).
+    ``selections`` are ``(item_code, meaning)`` pairs.
+
+    All or nothing. Every selection is checked before the password is taken (a
+    refusal then costs no attempt and names every reason), the password is
+    checked once (wrong password or signing lockout: ``SignatureRefused``,
+    nothing signed), then under the batch lock every selection is decided again
+    on what is committed by then and all signatures are written in one
+    transaction, or none.
+    """
+    pairs = list(dict.fromkeys((code, meaning) for code, meaning in selections))
+    if not pairs:
+        raise DomainError([Blocker("nothing_selected", N_("Select at least one item to sign."))])
+    _signable_entries(batch, pairs, actor)
+    signer_authenticate(user=actor, password=password)
+    codes = ", ".join(f"{code} {meaning}" for code, meaning in pairs)
+    with transaction.atomic(), audit_context(actor=actor, reason=f"checklist items signed: {codes}"):
+        locked = Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
+        entries = _signable_entries(locked, pairs, actor)
+        contents: dict[tuple[str, ...], object] = {}
+        signatures = []
+        for (_code, meaning), entry in zip(pairs, entries, strict=True):
+            scope = _scope(entry.item)
+            if scope not in contents:
+                contents[scope] = record_content(locked, scope)
+            signatures.append(
+                signature_create(
+                    signer=actor,
+                    meaning=meaning,
+                    record_type="checklist_item",
+                    record_id=_record_id(locked, entry.item),
+                    content=contents[scope],
+                )
+            )
+        return signatures
+
+
+def _signable_entries(batch: Batch, pairs: list[tuple[str, str]], actor: User) -> list[ItemStatus]:
+    """The entries of ``pairs`` when every one may be signed now; else every reason (DomainError)."""
+    status = checklist_status(batch)
+    by_code = {entry.item.code: entry for entry in status.items}
+    entries, blockers = [], []
+    for code, meaning in pairs:
+        entry = by_code.get(code)
+        refusal = (
+            signing_refusal(batch, entry, actor, meaning)
+            if entry is not None
+            else Blocker("unknown_item", N_("No checklist item '%(code)s'."), {"code": code})
+        )
+        if refusal is not None:
+            blockers.append(
+                Blocker(
+                    refusal.code,
+                    N_("Item %(item)s: %(reason)s"),
+                    {"item": code, "reason": nested(refusal.detail, refusal.params)},
+                )
+            )
+        entries.append(entry)
+    if blockers:
+        raise DomainError(blockers)
+    return entries  # type: ignore[return-value]
+
+
+def signing_refusal(batch: Batch, entry: ItemStatus, actor: User, meaning: str) -> Blocker | None:
+    """Why ``actor`` may not sign ``entry`` as ``meaning`` now (the first reason), or None.
+
+    The same rules as the signing services, without the password: the checklist
+    page uses it to offer a checkbox only where a signature would be accepted,
+    and to show the reason where it would not.
+    """
+    try:
+        _check_signer(batch, entry, actor, meaning)
+    except DomainError as error:
+        return error.blockers[0]
+    except NotPermitted as error:
+        return Blocker(error.code, error.detail, error.params)
+    return None
 
 
 def _signable_entry(batch: Batch, item_code: str, actor: User, meaning: str) -> ItemStatus:

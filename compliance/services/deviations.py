@@ -64,8 +64,13 @@ def _quarantine(batch: Batch, actor: User, reason: str) -> None:
         batch_transition(batch=batch, to=BatchStatus.QUARANTINED, actor=actor, reason=reason)
 
 
-def deviation_investigate(*, deviation: Deviation, actor: User, investigation: str) -> Deviation:
-    """Record the investigation (a retest of an out-of-specification result needs one)."""
+def deviation_investigate(
+    *, deviation: Deviation, actor: User, investigation: str, root_cause: str = ""
+) -> Deviation:
+    """Record the investigation and the root cause it found (a retest of an OOS result needs one).
+
+    Recorded again, it replaces the text; the audit trail keeps every earlier version.
+    """
     require_role(actor, Role.QA, Role.QC, action=N_("record a deviation investigation"))
     if not investigation.strip():
         raise DomainError([Blocker("investigation_required", N_("Describe the investigation."))])
@@ -73,10 +78,10 @@ def deviation_investigate(*, deviation: Deviation, actor: User, investigation: s
         _lock_batch(deviation.batch_id)
         locked = Deviation.objects.select_for_update(no_key=True).get(pk=deviation.pk)
         _refuse_if_closed(locked)
-        locked.investigation = investigation
+        locked.investigation, locked.root_cause = investigation, root_cause
         locked.investigated_at = timezone.now()
         locked.investigated_by = actor
-        locked.save(update_fields=["investigation", "investigated_at", "investigated_by"])
+        locked.save(update_fields=["investigation", "root_cause", "investigated_at", "investigated_by"])
     return locked
 
 
@@ -137,7 +142,7 @@ def deviation_close(
         locked.closure_signature = signature_create(
             signer=actor, meaning="approved", record_type="deviation_closure", record_id=str(locked.pk),
             content={"deviation": str(locked.pk), "severity": locked.severity, "description": locked.description,
-                     "investigation": locked.investigation, "impact_assessment": impact_assessment, "capa": capa},
+                     "investigation": locked.investigation, "root_cause": locked.root_cause, "impact_assessment": impact_assessment, "capa": capa},
         )  # fmt: skip
         locked.save(update_fields=["impact_assessment", "capa", "status", "closed_at", "closure_signature"])
         _lift_quarantine_if_clear(locked.batch, actor)

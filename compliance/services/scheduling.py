@@ -85,6 +85,11 @@ def infusion_schedule(
             raise DomainError([ALREADY_SCHEDULED]) from error
 
 
+def _clinic_of(infusion: Infusion) -> int:
+    """The clinic of the infusion's patient (one query): coordinators act for their own clinic only."""
+    return Dose.objects.values_list("batch__therapy__patient__clinic_id", flat=True).get(pk=infusion.dose_id)
+
+
 def _lock_batch_of(dose: Dose) -> Batch:
     # Batch first, before dose and infusion rows and the first audited write (core.audit).
     return Batch.objects.select_for_update(no_key=True).get(pk=dose.batch_id)
@@ -96,6 +101,7 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
     Coordinators, clinic systems and QA only (NotPermitted otherwise).
     """
     require_role(actor, *SCHEDULERS, action=N_("cancel infusions"), clinic_system=True)
+    require_own_clinic(actor, _clinic_of(infusion), action=N_("cancel infusions"))
     if not reason.strip():
         raise DomainError([Blocker("reason_required", N_("A cancellation needs a reason."))])
     with transaction.atomic(), audit_context(actor=actor, reason=f"infusion cancelled: {reason}"):
@@ -149,6 +155,7 @@ def infusion_administer(
     technicians and QA only (NotPermitted otherwise).
     """
     require_role(actor, *BEDSIDE, action=N_("record infusions"))
+    require_own_clinic(actor, _clinic_of(infusion), action=N_("record infusions"))
     administered_at = administered_at or timezone.now()
     dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
     _verify_bedside_scan(infusion, dose, scanned_identifier, patient_code, actor)
@@ -196,8 +203,7 @@ def _verify_bedside_scan(
     infusion: Infusion, dose: Dose, scanned: str, patient_code: str | None, actor: User
 ) -> None:
     problem = _dose_scan_problem(dose, scanned)
-    patient = dose.batch.therapy.patient
-    if problem is None and patient_code is not None and patient_code.strip() != patient.code:
+    if problem is None and patient_code is not None and not _wristband_matches(dose, patient_code):
         problem = Blocker(
             "identity_mismatch",
             N_("Patient '%(patient)s' is not the patient of dose %(dose)s: autologous only."),
@@ -212,6 +218,15 @@ def _verify_bedside_scan(
             patient_code=(patient_code or "")[:64], refusal_code="identity_mismatch", refusal_detail=problem.english,
         )  # fmt: skip
     raise DomainError([problem])
+
+
+def _wristband_matches(dose: Dose, wristband: str) -> bool:
+    """The wristband names the dose's patient: by the therapy's COI (ISBT 128 chain of identity) or patient code."""
+    therapy = dose.batch.therapy
+    try:
+        return scan.parse_coi(wristband).coi == therapy.coi
+    except scan.ScanError:
+        return wristband.strip() == therapy.patient.code
 
 
 def _dose_scan_problem(dose: Dose, scanned: str) -> Blocker | None:
@@ -243,6 +258,7 @@ def observation_record(
     Coordinators, technicians and QA only (NotPermitted otherwise).
     """
     require_role(actor, *BEDSIDE, action=N_("record observations"))
+    require_own_clinic(actor, _clinic_of(infusion), action=N_("record observations"))
     blockers = []
     if infusion.status != Infusion.Status.ADMINISTERED:
         blockers.append(Blocker("wrong_state", N_("Observations follow an administered infusion.")))

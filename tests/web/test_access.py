@@ -14,19 +14,16 @@ PAGES = {
     # page: roles allowed (every other role gets 403)
     "batches:list": ALL,
     "home": ALL,
-    "batches:worklists": ("technician", "qa"),
     "batches:notifications": ALL,
     "batches:detail": ALL,
     "compliance:checklist": ("technician", "qc", "qa"),
+    "qc:results": ("qc", "qa"),
 }
+BATCH_PAGES = ("batches:detail", "compliance:checklist", "qc:results")
 
 
 def _url(name, batch):
-    return (
-        reverse(name, args=[batch.din])
-        if name in ("batches:detail", "compliance:checklist")
-        else reverse(name)
-    )
+    return reverse(name, args=[batch.din]) if name in BATCH_PAGES else reverse(name)
 
 
 @pytest.mark.parametrize("role", ALL)
@@ -39,7 +36,44 @@ def test_page_renders_for_allowed_roles_and_refuses_others(client, users, batch,
     assert response.status_code == (200 if role in PAGES[name] else 403)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize(
+    ("role", "sections"),
+    [
+        ("technician", ["Feeding due by end of today", "Open flags"]),
+        ("qc", ["QC tests due and late"]),
+        (
+            "qa",
+            [
+                "Batches awaiting QA release",
+                "Open deviations",
+                "Findings awaiting QA assessment",
+                "Open flags",
+            ],
+        ),
+    ],
+)
+def test_each_lab_role_gets_its_own_worklist(client, users, role, sections):
+    login(client, users[role])
+
+    page = client.get(reverse("batches:worklists")).content.decode()
+
+    assert all(section in page for section in sections)
+    others = {"Feeding due by end of today", "QC tests due and late", "Batches awaiting QA release"} - set(
+        sections
+    )
+    assert not any(section in page for section in others)
+
+
+@pytest.mark.parametrize("role", ["coordinator", "admin"])
+def test_a_role_without_a_worklist_goes_to_its_home_page_not_a_403(client, users, role):
+    login(client, users[role])
+
+    response = client.get(reverse("batches:worklists"))
+
+    assert response.status_code == 302 and response.url == reverse("home")
+
+
+@pytest.mark.parametrize("name", [*PAGES, "batches:worklists"])
 def test_anonymous_visitor_is_sent_to_log_in(client, batch, name):
     url = _url(name, batch)
 
@@ -122,3 +156,23 @@ def test_post_only_views_refuse_get(client, staff, batch):
     login(client, staff.tech)
 
     assert client.get(reverse("batches:step_log", args=[batch.din])).status_code == 405
+
+
+def test_a_refused_page_is_a_page_with_a_way_on_not_a_bare_403(client, users, batch):
+    login(client, users["technician"])
+
+    response = client.get(reverse("qc:results", args=[batch.din]))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Not available to your role" in page and f'href="{reverse("home")}"' in page
+    assert 'id="scan-q"' in page  # the scan box, as on every page
+
+
+@pytest.mark.parametrize("role", ["technician", "qc", "qa"])
+def test_the_home_page_of_a_lab_role_is_its_worklist(client, users, role):
+    login(client, users[role])
+
+    page = client.get(reverse("home")).content.decode()
+
+    assert "<title>Worklists</title>" in page

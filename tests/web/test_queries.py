@@ -74,7 +74,7 @@ def test_batch_list_queries_are_the_same_for_1_and_20_batches(client, staff):
 
 
 def test_worklists_queries_are_the_same_for_1_and_20_rows_per_list(client, staff):
-    login(client, staff.qa)
+    login(client, staff.tech)  # the bench worklist (QC's and QA's: test_role_queries)
     url = reverse("batches:worklists")
     _add_batches(staff.tech, 2)  # one seeded (feeding due, overdue), one awaiting seeding
     one = _count(client, url, 2)

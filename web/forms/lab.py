@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from batches.domain.steps import STEP_RULES
 from batches.models import CultureStep, Location
+from batches.services.culture import STEP_FIELDS
 
 SCAN_LABEL = _("Scan the batch label (DIN + check character)")
 # Fields every step form has, whatever its kind.
@@ -119,3 +120,27 @@ class CustodyForm(forms.Form):
 
 class FlagAcknowledgeForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class StepCorrectionForm(StepForm):
+    """A correction of a logged step: the step's values again, changed where wrong, and why.
+
+    The original stays in the record; the correction is a new step that amends it.
+    """
+
+    def __init__(self, *args: Any, step: CultureStep, **kwargs: Any) -> None:
+        initial = {name: getattr(step, name) for name in (*STEP_FIELDS, "performed_at")}
+        initial["seal_intact"] = {True: "yes", False: "no"}.get(step.seal_intact)  # type: ignore[arg-type]
+        super().__init__(*args, kind=step.kind, initial=initial, **kwargs)
+        for name in ("kind", "scanned_identifier", "serum_din"):
+            self.fields.pop(name, None)
+        self.fields["performed_at"].help_text = ""
+        # Added here, not declared: StepForm keeps only the fields of the step's kind.
+        self.fields["reason"] = forms.CharField(
+            label=_("Reason for the correction"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
+        )
+
+    def service_arguments(self) -> dict[str, Any]:
+        values = super().service_arguments()
+        values.pop("reason", None)
+        return values

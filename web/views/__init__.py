@@ -1,10 +1,8 @@
 """The web UI of the batches app: thin views over the selectors and services."""
 
 from web.views.detail import batch_detail, custody_log, render_detail, step_fields, step_log
+from web.views.home import home
 from web.views.lists import batch_list, flag_acknowledge, notification_read, notifications, worklists
-
-# The dashboard at ``/`` is the batch list (URL name ``home``, kept for LOGIN_REDIRECT_URL and old links).
-home = batch_list
 
 __all__ = [
     "batch_detail",

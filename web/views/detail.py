@@ -20,7 +20,7 @@ from compliance.selectors import administration_attempt_list, deviation_list
 from core.roles import Role, has_role
 from monitoring.tasks import enqueue_batch_refresh
 from web.forms.lab import CustodyForm, StepForm
-from web.forms.qa import DeviationCloseForm, FindingAssessForm
+from web.forms.qa import DeviationOpenForm, FindingAssessForm
 from web.views.common import ALL_ROLES, batch_or_404, call_service, role_required
 
 STEP_AUTO_ID = "step_%s"
@@ -52,7 +52,10 @@ def _bench_forms(request: HttpRequest, batch: Batch, bound: dict[str, Any]) -> d
 
 
 def _qa_rows(request: HttpRequest, timeline: list[Any], deviations: list[Any], bound: dict[str, Any]) -> dict:
-    """Open findings and deviations, each with its QA form (the bound one when it was just refused)."""
+    """Open findings with QA's form each (the bound one when just refused); deviations; the open form.
+
+    Deviations are worked on their own page (investigation, root cause, assessment, CAPA, closure).
+    """
     is_qa = has_role(request.user, Role.QA)
 
     def form_for(kind: str, record: Any, is_open: bool, form_class: type) -> Any:
@@ -64,9 +67,13 @@ def _qa_rows(request: HttpRequest, timeline: list[Any], deviations: list[Any], b
     findings = [e.record for e in timeline if e.kind == "finding" and e.record.is_open]
     return {
         "finding_rows": [(f, form_for("finding", f, True, FindingAssessForm)) for f in findings],
-        "deviation_rows": [
-            (d, form_for("deviation", d, d.status == "open", DeviationCloseForm)) for d in deviations
-        ],
+        "deviations": deviations,
+        "deviation_open_form": bound.get("deviation_open_form")
+        or (
+            DeviationOpenForm(auto_id="devopen_%s")
+            if has_role(request.user, Role.TECHNICIAN, Role.QC, Role.QA)
+            else None
+        ),
     }
 
 
@@ -82,6 +89,8 @@ def detail_context(request: HttpRequest, batch: Batch, **bound: Any) -> dict[str
         "timeline": timeline,
         "amended_ids": {e.record.amends_id for e in timeline if e.kind == "step" and e.record.amends_id},
         "can_view_checklist": has_role(request.user, Role.QA, Role.QC, Role.TECHNICIAN),
+        "can_view_qc": has_role(request.user, Role.QA, Role.QC),
+        "can_correct": has_role(request.user, Role.TECHNICIAN, Role.QA),
         # QA reviews refused bedside scans; they are kept against the infusion, not the batch record.
         "attempts": administration_attempt_list(batch) if has_role(request.user, Role.QA) else [],
         **_qa_rows(request, timeline, deviations, bound),

@@ -13,14 +13,17 @@ from django.views.decorators.http import require_GET, require_POST
 from batches import selectors
 from batches.domain import BatchStatus
 from batches.models import Flag, Notification
-from core.roles import Role
+from compliance.worklists import batch_release_worklist, deviation_open_list, finding_open_list, qc_worklist
+from core.roles import Role, has_role
 from monitoring.notifications import notification_mark_read
 from monitoring.sweeps import flag_acknowledge as flag_acknowledge_service
 from web.forms.lab import FlagAcknowledgeForm
 from web.views.common import ALL_ROLES, role_required, safe_next, visible_clinic_id
 
 PAGE_SIZE = 25
-WORKLIST_ROLES = (Role.TECHNICIAN, Role.QA)
+WORKLIST_ROLES = (Role.TECHNICIAN, Role.QA)  # who acknowledges flags
+# Roles with a worklist here; any other role is sent to its home page, never to a bare 403.
+WORKLIST_PAGE_ROLES = (Role.TECHNICIAN, Role.QC, Role.QA)
 
 
 @require_GET
@@ -43,16 +46,32 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@role_required(*WORKLIST_ROLES)
+@role_required(*ALL_ROLES)
 def worklists(request: HttpRequest) -> HttpResponse:
-    """What the lab has to do today: feedings due, batches to seed, overdue cultures, open flags."""
-    context = {
-        "feeding_due": list(selectors.worklist_feeding_due()),
-        "awaiting_seeding": list(selectors.worklist_awaiting_seeding()),
-        "culture_overdue": list(selectors.worklist_culture_overdue()),
-        "flags": list(selectors.flag_open_list()),
-        "ack_form": FlagAcknowledgeForm(),
-    }
+    """What the signed-in person has to do, by role: the bench, QC tests due, QA's reviews, open flags.
+
+    A role without a worklist here (a coordinator, an administrator) goes to its home page.
+    Each list is one query, whatever its length.
+    """
+    if not has_role(request.user, *WORKLIST_PAGE_ROLES):
+        return redirect("home")
+    context: dict[str, object] = {"ack_form": FlagAcknowledgeForm()}
+    if has_role(request.user, Role.TECHNICIAN):
+        context["bench"] = {
+            "feeding_due": list(selectors.worklist_feeding_due()),
+            "awaiting_seeding": list(selectors.worklist_awaiting_seeding()),
+            "culture_overdue": list(selectors.worklist_culture_overdue()),
+        }
+    if has_role(request.user, Role.QC):
+        context["qc_due"] = qc_worklist()
+    if has_role(request.user, Role.QA):
+        context["qa"] = {
+            "deviations": list(deviation_open_list()),
+            "findings": list(finding_open_list()),
+            "release": list(batch_release_worklist()),
+        }
+    if has_role(request.user, *WORKLIST_ROLES):
+        context["flags"] = list(selectors.flag_open_list())
     return render(request, "batches/worklists.html", context)
 
 
