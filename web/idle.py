@@ -9,6 +9,7 @@ calls carry no session and are not concerned.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,9 @@ class IdleLogoutMiddleware:
         if user is not None and user.is_authenticated:
             now = time.time()
             if idle_seconds_left(request, now) <= 0:
+                if request.path.startswith("/api/"):
+                    logout(request)  # the API answers as to anyone unauthenticated (problem+json)
+                    return self.get_response(request)
                 return self._signed_out(request)
             last = request.session.get(LAST_SEEN)
             if last is None or now - last >= WRITE_EVERY_SECONDS:
@@ -57,7 +61,7 @@ class IdleLogoutMiddleware:
         return self.get_response(request)
 
     def _signed_out(self, request: HttpRequest) -> HttpResponse:
-        minutes = int(settings.LIMS_IDLE_TIMEOUT.total_seconds() // 60)
+        minutes = max(1, math.ceil(settings.LIMS_IDLE_TIMEOUT.total_seconds() / 60))
         logout(request)
         messages.info(
             request,

@@ -11,9 +11,8 @@ from django.utils import timezone
 from batches.models import Batch, Clinic
 from compliance.models import AdministrationAttempt, Infusion, InfusionObservation
 from compliance.services.scheduling import infusion_administer, infusion_schedule
-from core.roles import Role
 from tests.builders import Staff, ready_batch
-from tests.factories import ClinicFactory, UserFactory, coordinator_of, scan
+from tests.factories import ClinicFactory, coordinator_of, scan
 from tests.web.conftest import login, new_batch
 
 pytestmark = pytest.mark.django_db
@@ -437,8 +436,3 @@ def test_get_is_refused_on_post_only_views(client, coordinator, ready, staff):
 
     for name in ("cancel", "reschedule", "observation"):
         assert client.get(reverse(f"coordinator:{name}", args=[infusion.pk])).status_code == 405
-
-
-def test_unused_role_fixture_users_exist(users):
-    assert set(users) == {"technician", "qc", "qa", "coordinator", "admin"}
-    assert UserFactory(role=Role.COORDINATOR, clinic=ClinicFactory()).clinic_id

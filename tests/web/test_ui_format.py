@@ -107,3 +107,14 @@ def test_htmx_requests_of_an_ended_session_are_redirected_by_htmx(client, coordi
 @pytest.mark.django_db
 def test_keepalive_says_signed_out_to_an_anonymous_visitor(client):
     assert client.get(reverse("web:keepalive")).json()["signed_in"] is False
+
+
+@pytest.mark.django_db
+def test_an_idle_session_calling_the_api_is_answered_as_unauthenticated(client, coordinator):
+    login(client, coordinator)
+    idle_for(client, 16 * 60)
+
+    response = client.get("/api/v1/batches/")
+
+    assert response.status_code in (401, 403) and response["Content-Type"] == "application/problem+json"
+    assert "_auth_user_id" not in client.session

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -36,6 +37,7 @@ from web.forms.coordinator import BedsideForm, CancelForm, ObservationForm, Resc
 from web.views.common import call_service, role_required, visible_clinic_id
 
 SCHEDULERS = (Role.COORDINATOR, Role.QA)  # as compliance.services.scheduling
+PAGE_SIZE = 25  # therapies per page of the worklist, newest first
 BEDSIDE = (Role.COORDINATOR, Role.TECHNICIAN, Role.QA)
 
 
@@ -79,9 +81,12 @@ def _batch_row(batch: Batch, report: ReadinessReport) -> BatchRow:
 def worklist(request: HttpRequest) -> HttpResponse:
     """The coordinator's home: upcoming infusions, then every therapy with its batches, readiness and doses."""
     clinic_id = visible_clinic_id(request.user)
-    therapies = list(clinic_selectors.clinic_therapies(clinic_id=clinic_id))
+    page = Paginator(clinic_selectors.clinic_therapies(clinic_id=clinic_id), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
-        "therapy_rows": _therapy_rows(therapies),
+        "page": page,
+        "therapy_rows": _therapy_rows(list(page.object_list)),
         "upcoming": list(clinic_selectors.upcoming_infusions(clinic_id=clinic_id)),
     }
     return render(request, "coordinator/worklist.html", context)
