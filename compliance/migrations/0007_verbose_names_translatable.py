@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0005_coordinator_clinic'),
+        ('compliance', '0006_deviation_root_cause'),
     ]
 
     operations = [
