@@ -26,10 +26,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ["ja"]
-# Apps with a catalogue of their own; locale/ at the root takes what is outside them.
-APPS = ["core", "batches", "compliance", "monitoring", "api", "web"]
 # Never scanned for the root catalogue: the apps (each has its own) and what ships no UI text.
-NOT_ROOT = [*APPS, "demo", "tests", "bench", "scripts", "docs", "var", "static", ".venv", "node_modules"]
+NO_TEXT = ["demo", "tests", "bench", "scripts", "docs", "var", "static", ".venv", "node_modules"]
+
+
+def apps(root: Path = ROOT) -> list[str]:
+    """The packages with a catalogue of their own: every top-level directory with a ``locale/``.
+
+    A new app gets one by creating ``<app>/locale/``; ``locale/`` at the root takes the rest
+    (``lims/``, ``templates/``).
+    """
+    return sorted(path.parent.name for path in root.glob("*/locale") if path.parent.name not in NO_TEXT)
 
 
 def _django() -> None:
@@ -54,7 +61,8 @@ def _inside(path: Path) -> Iterator[None]:
 
 def catalogues(root: Path = ROOT) -> list[tuple[Path, list[str]]]:
     """Each catalogue's base directory and the paths makemessages ignores there."""
-    return [(root / app, []) for app in APPS] + [(root, [f"{name}/*" for name in NOT_ROOT])]
+    own = apps(root)
+    return [(root / app, []) for app in own] + [(root, [f"{name}/*" for name in [*own, *NO_TEXT]])]
 
 
 def make(root: Path = ROOT, *, verbosity: int = 1) -> list[Path]:
