@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "compliance",
     "batches",
     "monitoring",
+    "documents",
     "web",
     "demo",
 ]

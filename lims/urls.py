@@ -18,6 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.lab.urls")),
     path("api/v1/", include("api.gmp.urls")),
+    path("api/v1/", include("api.documents")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", batch_views.home, name="home"),  # each role's worklist, else the batch list; LOGIN_REDIRECT_URL

@@ -68,6 +68,13 @@ MATRIX: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/api/v1/infusions/{infusion}/observations/", (401, 403, 403, 400, 403, 400, 400, 404, 403)),
     ("POST", "/api/v1/infusions/{infusion}/administer", (401, 403, 403, 400, 403, 400, 400, 404, 403)),
     ("GET",  "/api/v1/fhir/BiologicallyDerivedProduct/{dose}", (401, 200, 404, 200, 200, 200, 200, 404, 200)),
+    # Downloads (issue 12): records and labels are lab staff's; the certificate reaches the clinic once released.
+    ("GET",  "/api/v1/batches/{din}/record.pdf",    (401, 403, 403, 200, 200, 200, 403, 403, 200)),
+    ("GET",  "/api/v1/batches/{din}/labels.pdf",    (401, 403, 403, 200, 200, 200, 403, 403, 200)),
+    ("GET",  "/api/v1/batches/{din}/labels.zpl",    (401, 403, 403, 200, 200, 200, 403, 403, 200)),
+    ("GET",  "/api/v1/batches/{din}/certificate.pdf", (401, 403, 404, 200, 200, 200, 403, 404, 200)),
+    ("GET",  "/api/v1/batches.csv",                 (401, 200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET",  "/api/v1/batches/{din}/timeline.csv",  (401, 200, 404, 200, 200, 200, 200, 404, 200)),
 ]  # fmt: skip
 
 
