@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from batches.models import Dose
+from storage.selectors import dose_storage_temperature
 
 DIN_SYSTEM = "https://www.isbt128.org/uri/DonationIdentificationNumber"
 CATEGORY_SYSTEM = "http://hl7.org/fhir/product-category"
@@ -58,4 +59,22 @@ def biologically_derived_product(dose: Dose, *, ready: bool) -> dict[str, Any]:
     }
     if dose.expires_at is not None:
         resource["expirationDate"] = dose.expires_at.isoformat()
+    resource["property"] += storage_temperature(dose)
     return resource
+
+
+def _celsius(value: Any) -> dict[str, Any]:
+    return {"value": float(value), "unit": "°C", "system": "http://unitsofmeasure.org", "code": "Cel"}
+
+
+def storage_temperature(dose: Dose) -> list[dict[str, Any]]:
+    """R5 has no storage element: the storage range and the last reading of a frozen dose are properties."""
+    kept = dose_storage_temperature(dose.pk)
+    if kept is None:
+        return []
+    found = [{"type": {"text": f"Storage temperature ({kept.storage_unit})"},
+              "valueRange": {"low": _celsius(kept.temp_min_c), "high": _celsius(kept.temp_max_c)}}]  # fmt: skip
+    if kept.last_reading_c is not None:
+        found.append({"type": {"text": f"Last storage temperature reading ({kept.last_reading_at.isoformat()})"},  # type: ignore[union-attr]
+                      "valueQuantity": _celsius(kept.last_reading_c)})  # fmt: skip
+    return found

@@ -66,6 +66,8 @@ REFERENCE_PROTOCOLS: list[dict[str, Any]] = [
         "max_cells_per_dose": 200_000_000,
         "max_cells_per_kg": 3_340_000,
         "shelf_life_hours": 30 * 24,
+        "post_thaw_window_hours": 3,
+        "storage_reading_max_gap_minutes": 60,
         "qc_specifications": _qc_specifications(5.0),
         "sources": (
             "Stemirac (Nipro product pages): traumatic SCI, ASIA A-C, bone marrow harvested within about "
@@ -101,6 +103,8 @@ REFERENCE_PROTOCOLS: list[dict[str, Any]] = [
         "max_cells_per_dose": 33_000_000,
         "max_cells_per_kg": None,
         "shelf_life_hours": 365 * 24,
+        "post_thaw_window_hours": 3,
+        "storage_reading_max_gap_minutes": 60,
         "qc_specifications": _qc_specifications(0.2),
         "sources": (
             "Vaquero et al., Cytotherapy 2017: chronic SCI, 4 intrathecal doses of 30 x 10^6 MSC at months "

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db.models import Q
+
 from batches.models import Batch, CultureStep, CustodyTransfer, Dose, Finding
 from compliance.domain.signatures import canonical
 from compliance.models import Deviation, QcResult
@@ -50,9 +52,15 @@ _SECTION_READS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# Moves of frozen units (storage: store, move, removal, shipment) are custody too, but they are
+# distribution, not manufacture: a release must survive them, so they are not signed content.
+_SECTION_EXCLUDE = {"custody": Q(unit_custody__isnull=False)}
+
+
 def _section(batch: Batch, name: str) -> list[dict[str, Any]]:
     model, fields, order = _SECTION_READS[name]
-    return list(model.objects.filter(batch=batch).order_by(*order).values(*fields))
+    rows = model.objects.filter(batch=batch).exclude(_SECTION_EXCLUDE.get(name, Q()))
+    return list(rows.order_by(*order).values(*fields))
 
 
 def record_content(batch: Batch, sections: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
@@ -64,7 +72,8 @@ def record_contents(batches: list[Batch]) -> dict[int, dict[str, Any]]:
     """``record_content`` of many batches: one query per section whatever their number."""
     records: dict[int, dict[str, Any]] = {b.pk: {"din": b.din, **{n: [] for n in SECTIONS}} for b in batches}
     for name, (model, fields, order) in _SECTION_READS.items():
-        rows = model.objects.filter(batch_id__in=list(records)).order_by("batch_id", *order)
+        rows = model.objects.filter(batch_id__in=list(records)).exclude(_SECTION_EXCLUDE.get(name, Q()))
+        rows = rows.order_by("batch_id", *order)
         for row in rows.values("batch_id", *fields):
             records[row.pop("batch_id")][name].append(row)
     return records

@@ -37,6 +37,7 @@ _K = r"[0-9A-Z*]"
 _BARCODE = re.compile(rf"=(?P<din>{_DIN})(?P<flags>[0-9A-Z]{{2}})")
 _DIN_FORM = re.compile(rf"=?(?P<din>{_DIN})(?P<k>{_K})?")
 _DOSE_FORM = re.compile(rf"(?P<din>{_DIN})(?P<k>{_K})?-(?P<number>[1-9][0-9]{{0,2}})")
+_UNIT_FORM = re.compile(rf"(?P<din>{_DIN})(?P<k>{_K})?-(?P<number>[1-9][0-9]{{0,2}})-(?P<unit>[A-Z])")
 _COI_FORM = re.compile(r"CH[A-NP-Z1-9][0-9]{4}[0-9]{2}[0-9A-Z]{6}")
 _SHAPE = re.compile(r"[0-9A-Z*=\-]*")
 # ST-001 flag type 2: the check character's value (0-36) plus 60.
@@ -46,6 +47,7 @@ _CHECK_FLAGS = range(60, 97)
 class ScanKind(StrEnum):
     DIN = "din"
     DOSE = "dose"
+    UNIT = "unit"
     COI = "coi"
 
 
@@ -59,6 +61,7 @@ class Scan:
     check_character: str | None = None  # as read (K, or from check flags); None when not given
     dose_number: int | None = None
     coi: str = ""
+    unit_suffix: str = ""  # a frozen unit of a dose: A, B, ...
 
 
 class ScanError(ValueError):
@@ -168,6 +171,41 @@ def parse_dose(raw: object, *, require_check: bool = False) -> Scan:
     _check(din, given)
     number = int(found.group("number"))  # ASCII digits: the pattern says so
     return Scan(ScanKind.DOSE, text, din=din, check_character=given, dose_number=number)
+
+
+def parse_unit(raw: object, *, require_check: bool = False) -> Scan:
+    """A frozen unit's label: a dose label, '-' and the unit suffix (one letter), e.g. ``A999926000001M-1-A``."""
+    text = normalise(
+        raw, N_("a unit label is the DIN, its check character, '-', the dose number, '-', the unit letter")
+    )
+    found = _UNIT_FORM.fullmatch(text)
+    if not found:
+        raise ScanError(
+            "malformed",
+            N_(
+                "'%(text)s' is not a unit label (DIN with its check character, '-', dose number, '-', unit letter)."
+            ),
+            {"text": text},
+        )
+    din, given = found.group("din"), found.group("k")
+    if given is None and require_check:
+        raise ScanError(
+            "check_character_missing",
+            N_(
+                "Unit label '%(text)s' needs the check character after the DIN (DIN, K, '-', dose, '-', unit)."
+            ),
+            {"text": text},
+        )
+    _check(din, given)
+    number = int(found.group("number"))  # ASCII digits: the pattern says so
+    return Scan(
+        ScanKind.UNIT,
+        text,
+        din=din,
+        check_character=given,
+        dose_number=number,
+        unit_suffix=found.group("unit"),
+    )
 
 
 def parse_coi(raw: object) -> Scan:

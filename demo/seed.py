@@ -24,6 +24,7 @@ from compliance.services import user_create
 from core.roles import Role
 from demo.culture import culture, custody
 from demo.outcomes import OUTCOMES, Crew
+from demo.storage import seed_storage
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - local demo only; seed_demo refuses to run in production
 DEMO_USERS = [
@@ -102,6 +103,7 @@ def seed_demo(now: dt.datetime | None = None) -> bool:
         protocol = ProcessingProtocol.objects.get(code="SCI-SUBACUTE-IV", version=1)
         for index, spec in enumerate(DEMO_BATCHES):
             _demo_batch(spec, index, clinic, protocol, users, places, now)
+        seed_storage(users, places, DEMO_PASSWORD, now)  # tanks, frozen units, an excursion, a thaw
     return True
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "core",
     "compliance",
     "batches",
+    "storage",
     "monitoring",
     "documents",
     "web",

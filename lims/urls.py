@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("api.lab.urls")),
     path("api/v1/", include("api.gmp.urls")),
     path("api/v1/", include("api.documents")),
+    path("api/v1/", include("api.storage.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", batch_views.home, name="home"),  # each role's worklist, else the batch list; LOGIN_REDIRECT_URL
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("web.urls.qc")),
     path("", include("web.urls.coordinator")),
     path("", include("web.urls.session")),
+    path("", include("web.urls.storage")),
 ]
 handler404 = "api.errors.handler404"  # problem+json for unknown URLs under /api/
 handler500 = "api.errors.handler500"  # problem+json for an unexpected error under /api/

@@ -9,13 +9,14 @@ error is logged and dropped, and the next scheduled sweep catches up.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-from monitoring import sweeps
+from monitoring import storage_sweeps, sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,13 @@ def _summary(results: list[sweeps.SweepResult]) -> dict[str, dict[str, int]]:
 def sweep_all(self: Task) -> dict[str, Any]:
     """Every sweep once (the beat schedule's main entry)."""
     full = sweeps.sweep_all()
-    return {"flags": _summary(full.flags), "doses_expired": full.expiry.doses_expired}
+    # Storage: excursions, the units they hold, missing readings (monitoring/storage_sweeps.py).
+    storage = storage_sweeps.sweep_storage()
+    return {
+        "flags": _summary(full.flags),
+        "doses_expired": full.expiry.doses_expired,
+        "storage": asdict(storage),
+    }
 
 
 @shared_task(name="batches.sweep_culture", **TASK_OPTIONS)

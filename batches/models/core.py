@@ -120,7 +120,15 @@ class ProcessingProtocol(models.Model):
     min_cells_per_dose = models.BigIntegerField()
     max_cells_per_dose = models.BigIntegerField()
     max_cells_per_kg = models.BigIntegerField(null=True, blank=True)
-    shelf_life_hours = models.PositiveIntegerField()
+    shelf_life_hours = models.PositiveIntegerField(
+        help_text="Shelf life; for a cryopreserved dose it counts from the end of the freeze."
+    )
+    post_thaw_window_hours = models.PositiveIntegerField(
+        default=3, help_text="A thawed unit is infused within this many hours."
+    )
+    storage_reading_max_gap_minutes = models.PositiveIntegerField(
+        default=60, help_text="Longest allowed gap between storage temperature readings."
+    )
     qc_specifications = models.JSONField(
         default=list, help_text="Release tests: [{test, kind, limit, unit, turnaround_days}, ...]."
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from compliance.models import Infusion
 from compliance.readiness import rules as rd
 from compliance.selectors import blocking_deviations, qc_status, release_signature_check
 from core.errors import Blocker
+from storage.selectors import storage_facts
 
 
 def _patient_blockers(patient: PatientFacts, protocol: ProtocolRules, at: dt.datetime) -> list[Blocker]:
@@ -83,10 +85,12 @@ def batch_facts(
         for i in Infusion.objects.filter(dose__batch=batch, status__in=Infusion.ACTIVE)
         if ignore_infusion is None or i.pk != ignore_infusion.pk
     }
+    storage = storage_facts([batch.pk])
     doses = tuple(
         rd.DoseState(f"{batch.din}-{dose.number}", dose.status, dose.expires_at,
                      str(active[dose.pk].pk) if dose.pk in active else None,
-                     active[dose.pk].status if dose.pk in active else None)
+                     active[dose.pk].status if dose.pk in active else None,
+                     *dose_storage(storage, dose.pk))
         for dose in Dose.objects.filter(batch=batch).order_by("number")
     )  # fmt: skip
     steps = CultureStep.objects.filter(batch=batch, amended_by__isnull=True).order_by("performed_at", "id")
@@ -103,6 +107,16 @@ def batch_facts(
         protocol=ProtocolRules.of(batch.therapy.protocol),
         projected_ready_on=batch_growth(batch, steps).projected_ready_on if growth else None,
     )
+
+
+def dose_storage(
+    storage: dict[int, Any], dose_pk: int
+) -> tuple[dt.datetime | None, tuple[rd.StorageIssue, ...]]:
+    """The thaw deadline and storage holds of one dose, from ``storage.selectors.storage_facts``."""
+    facts = storage.get(dose_pk)
+    if facts is None:
+        return None, ()
+    return facts.thaw_deadline, tuple(rd.StorageIssue(i.code, i.unit, i.since, i.where) for i in facts.issues)
 
 
 def batch_state_at(status: str, facts: ReadinessFacts, at: dt.datetime) -> rd.BatchState:

@@ -15,12 +15,24 @@ from core.i18n import N_, term
 
 
 @dataclass(frozen=True)
+class StorageIssue:
+    """A frozen unit of the dose on hold: ``code``, the unit, since when, and where (tank or shipper)."""
+
+    code: str  # excursion_unassessed | excursion_rejected | shipment_arrival_out_of_range
+    unit: str
+    since: dt.datetime
+    where: str
+
+
+@dataclass(frozen=True)
 class DoseState:
     dose_id: str
     status: str  # pending_release | available | infused | unavailable
     expires_at: dt.datetime | None
     active_infusion_id: str | None  # a scheduled or administered infusion
     active_infusion_status: str | None = None
+    thaw_deadline: dt.datetime | None = None  # a unit was thawed: infuse before this (post-thaw window)
+    storage_issues: tuple[StorageIssue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,8 +126,43 @@ def _dose_readiness(dose: DoseState, common: list[Blocker], at: dt.datetime) -> 
         )
     elif dose.status == "unavailable":
         own.append(Blocker("dose_unavailable", N_("Dose %(dose)s is not available."), {"dose": dose.dose_id}))
+    if dose.status != "infused":
+        own += _storage_blockers(dose, at)
     blockers = tuple(common + own)
     return DoseReadiness(dose.dose_id, not blockers, blockers, dose.expires_at, dose.active_infusion_id)
+
+
+_STORAGE_DETAIL = {
+    "excursion_unassessed": N_(
+        "Unit %(unit)s was in %(where)s during a temperature excursion from %(since)s: "
+        "on hold until QA assesses the excursion."
+    ),
+    "excursion_rejected": N_(
+        "Unit %(unit)s was rejected by QA after the excursion of %(where)s from %(since)s."
+    ),
+    "shipment_arrival_out_of_range": N_(
+        "Unit %(unit)s arrived in dry shipper %(where)s outside its temperature range (%(since)s): "
+        "on hold until QA assesses the shipment."
+    ),
+}
+
+
+def _storage_blockers(dose: DoseState, at: dt.datetime) -> list[Blocker]:
+    """Holds of the dose's frozen units, and the post-thaw window (``thaw_window_passed``)."""
+    blockers = [
+        Blocker(issue.code, _STORAGE_DETAIL.get(issue.code, N_("Unit %(unit)s is on hold.")),
+                {"unit": issue.unit, "where": issue.where, "since": f"{issue.since:%Y-%m-%d %H:%M %Z}"})
+        for issue in dose.storage_issues
+    ]  # fmt: skip
+    if dose.thaw_deadline is not None and at >= dose.thaw_deadline:
+        blockers.append(
+            Blocker(
+                "thaw_window_passed",
+                N_("Dose %(dose)s was thawed; its post-thaw window closed at %(deadline)s."),
+                {"dose": dose.dose_id, "deadline": f"{dose.thaw_deadline:%Y-%m-%d %H:%M %Z}"},
+            )
+        )
+    return blockers
 
 
 def _union(doses: tuple[DoseReadiness, ...]) -> list[Blocker]:

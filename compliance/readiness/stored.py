@@ -24,10 +24,11 @@ from batches.models import Batch, BatchFacts, CultureStep, Dose, Therapy
 from batches.selectors import batch_growth
 from compliance.models import Deviation, Infusion, QcResult, ReleaseDecision
 from compliance.readiness import rules as rd
-from compliance.readiness.facts import ReadinessFacts, batch_facts
+from compliance.readiness.facts import ReadinessFacts, batch_facts, dose_storage
 from compliance.records import changed_sections, record_contents
 from compliance.selectors import BLOCKING_SEVERITIES, ReleaseCheck
 from compliance.services.signatures import signature_is_valid
+from storage.selectors import storage_facts
 
 FACTS_FORMAT = 3  # bump when the JSON shape changes: rows of another format are recomputed
 logger = logging.getLogger(__name__)
@@ -50,7 +51,15 @@ def facts_to_json(facts: ReadinessFacts, *, therapy_id: int) -> dict[str, Any]:
         "qc_failed": list(facts.qc_failed),
         "open_deviations": [list(d) for d in facts.open_deviations],
         "doses": [
-            [d.dose_id, d.status, _iso(d.expires_at), d.active_infusion_id, d.active_infusion_status]
+            [
+                d.dose_id,
+                d.status,
+                _iso(d.expires_at),
+                d.active_infusion_id,
+                d.active_infusion_status,
+                _iso(d.thaw_deadline),
+                [[i.code, i.unit, _iso(i.since), i.where] for i in d.storage_issues],
+            ]
             for d in facts.doses
         ],
         "patient": {
@@ -92,8 +101,10 @@ def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
                     None if expires is None else dt.datetime.fromisoformat(expires),
                     infusion_id,
                     infusion_status,
+                    None if thaw is None else dt.datetime.fromisoformat(thaw),
+                    tuple(rd.StorageIssue(c, u, dt.datetime.fromisoformat(t), w) for c, u, t, w in issues),
                 )
-                for dose_id, status, expires, infusion_id, infusion_status in data["doses"]
+                for dose_id, status, expires, infusion_id, infusion_status, thaw, issues in data["doses"]
             ),
             patient=PatientFacts(
                 injury_date=dt.date.fromisoformat(patient["injury_date"]),
@@ -240,6 +251,7 @@ class _Reads:
         self.steps = _by_batch(
             steps.order_by("batch_id", "performed_at", "id").values_list(*fields, named=True)
         )
+        self.storage = storage_facts(ids)
 
 
 def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
@@ -249,7 +261,8 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
     for dose in reads.doses[batch.pk]:
         infusion = reads.infusions.get(dose.id)
         doses.append(rd.DoseState(f"{batch.din}-{dose.number}", dose.status, dose.expires_at,
-                                  str(infusion.id) if infusion else None, infusion.status if infusion else None))  # fmt: skip
+                                  str(infusion.id) if infusion else None, infusion.status if infusion else None,
+                                  *dose_storage(reads.storage, dose.id)))  # fmt: skip
     blocking = [
         d for d in reads.deviations[batch.pk]
         if d.severity in BLOCKING_SEVERITIES or d.assessment_signature_id is None
@@ -272,8 +285,8 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
 def batch_facts_many(batches: list[Batch]) -> list[ReadinessFacts]:
     """``batch_facts`` of many batches (loaded with ``therapy__patient``, ``therapy__protocol``).
 
-    Set-based: thirteen queries whatever the number of batches (one per table read,
-    six of them the release records), then the same pure rules per batch.
+    Set-based: fourteen queries whatever the number of batches (one per table read,
+    six of them the release records, one the storage facts), then the same pure rules per batch.
     """
     reads = _Reads(batches)
     return [_facts(batch, reads) for batch in batches]

@@ -48,6 +48,17 @@ SOURCES: dict[str, str] = {
         "SELECT b.id FROM batches_batch b JOIN batches_therapy t ON t.id = b.therapy_id "
         "WHERE t.patient_id IN (SELECT id FROM {rows})"
     ),
+    # Storage: thaws (the post-thaw window), excursion holds and their QA assessment, shipment arrivals.
+    "storage_thaw": "SELECT u.batch_id FROM storage_doseunit u WHERE u.id IN (SELECT unit_id FROM {rows})",
+    "storage_excursionhold": "SELECT u.batch_id FROM storage_doseunit u WHERE u.id IN (SELECT unit_id FROM {rows})",
+    "storage_excursion": (
+        "SELECT u.batch_id FROM storage_excursionhold h JOIN storage_doseunit u ON u.id = h.unit_id "
+        "WHERE h.excursion_id IN (SELECT id FROM {rows})"
+    ),
+    "storage_shipment": (
+        "SELECT u.batch_id FROM storage_shipmentitem i JOIN storage_doseunit u ON u.id = i.unit_id "
+        "WHERE i.shipment_id IN (SELECT id FROM {rows})"
+    ),
     "batches_processingprotocol": (  # rare: a protocol row is a version, edited before use if at all
         "SELECT b.id FROM batches_batch b JOIN batches_therapy t ON t.id = b.therapy_id "
         "WHERE t.protocol_id IN (SELECT id FROM {rows})"

@@ -18,6 +18,7 @@ from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
 from core.i18n import N_
 from core.roles import Role, require_role
+from storage.selectors import frozen_dose_ids
 
 
 def _check_segregation(batch: Batch, actor: User) -> None:
@@ -92,7 +93,11 @@ def _decide(batch: Batch, actor: User, decision: str, reason: str, now: dt.datet
     batch_transition(batch=batch, to=target, actor=actor, reason=reason or f"QA {decision}", at=now)
     if decision == "release":
         expires = now + dt.timedelta(hours=batch.therapy.protocol.shelf_life_hours)
-        Dose.objects.filter(batch=batch).update(status=Dose.Status.AVAILABLE, expires_at=expires)
+        frozen = frozen_dose_ids(batch)  # their shelf life counts from the end of the freeze (storage)
+        Dose.objects.filter(batch=batch).exclude(pk__in=frozen).update(
+            status=Dose.Status.AVAILABLE, expires_at=expires
+        )
+        Dose.objects.filter(pk__in=frozen).update(status=Dose.Status.AVAILABLE)
     else:
         Dose.objects.filter(batch=batch).update(status=Dose.Status.UNAVAILABLE)
     return ReleaseDecision.objects.create(

@@ -19,6 +19,7 @@ from core.clock import CLOCK_TOLERANCE, in_future
 from core.errors import Blocker, DomainError
 from core.i18n import N_, term
 from core.roles import Role, require_own_clinic, require_role
+from storage.models import DoseUnit
 
 ALREADY_SCHEDULED = Blocker("already_scheduled", N_("This dose already has a scheduled infusion."))
 # Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
@@ -230,7 +231,15 @@ def _wristband_matches(dose: Dose, wristband: str) -> bool:
 
 
 def _dose_scan_problem(dose: Dose, scanned: str) -> Blocker | None:
-    """A dose label reads DIN + K, then '-' and the dose number (``core.scan`` reads it)."""
+    """A dose label reads DIN + K, then '-' and the dose number (``core.scan`` reads it).
+
+    A cryopreserved dose is given unit by unit: the label scanned names a
+    thawed unit of the dose (DIN + K, '-', dose number, '-', unit letter), and
+    the infusion keeps that label.
+    """
+    units = dict(DoseUnit.objects.filter(dose=dose).values_list("code", "status"))
+    if units:
+        return _unit_scan_problem(dose, scanned, units)
     try:
         read = scan.parse_dose(scanned, require_check=True)
     except scan.ScanError as error:
@@ -240,6 +249,27 @@ def _dose_scan_problem(dose: Dose, scanned: str) -> Blocker | None:
             "identity_mismatch",
             N_("Scanned dose %(scanned)s is not dose %(dose)s: wrong item."),
             {"scanned": f"{read.din}-{read.dose_number}", "dose": dose.dose_id},
+        )
+    return None
+
+
+def _unit_scan_problem(dose: Dose, scanned: str, units: dict[str, str]) -> Blocker | None:
+    try:
+        read = scan.parse_unit(scanned, require_check=True)
+    except scan.ScanError as error:
+        return error.blocker("identity_mismatch")
+    code = f"{read.din}-{read.dose_number}-{read.unit_suffix}"
+    if code not in units:
+        return Blocker(
+            "identity_mismatch",
+            N_("Scanned unit %(unit)s is not a unit of dose %(dose)s: wrong item."),
+            {"unit": code, "dose": dose.dose_id},
+        )
+    if units[code] != DoseUnit.Status.THAWED:
+        return Blocker(
+            "identity_mismatch",
+            N_("Unit %(unit)s has not been thawed: thaw it before administration."),
+            {"unit": code},
         )
     return None
 

@@ -75,6 +75,11 @@ MATRIX: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET",  "/api/v1/batches/{din}/certificate.pdf", (401, 403, 404, 200, 200, 200, 403, 404, 200)),
     ("GET",  "/api/v1/batches.csv",                 (401, 200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET",  "/api/v1/batches/{din}/timeline.csv",  (401, 200, 404, 200, 200, 200, 200, 404, 200)),
+    ("GET",  "/api/v1/storage/units/",              (401, 403, 403, 200, 200, 200, 403, 403, 403)),
+    ("GET",  "/api/v1/storage/units/{tank}/positions", (401, 403, 403, 200, 200, 200, 403, 403, 403)),
+    ("POST", "/api/v1/storage/units/{tank}/readings", (401, 403, 403, 400, 403, 400, 403, 403, 403)),
+    ("POST", "/api/v1/doses/{dose}/store",          (401, 403, 403, 400, 403, 403, 403, 403, 403)),
+    ("POST", "/api/v1/doses/{dose}/thaw",           (401, 403, 403, 400, 403, 400, 400, 404, 403)),
 ]  # fmt: skip
 
 
@@ -101,10 +106,21 @@ def objects(batch_a) -> dict[str, Any]:
     deviation = Deviation.objects.create(
         batch=batch_a, severity="minor", description="x", opened_at=timezone.now(), opened_by=UserFactory()
     )
+    tank = _tank()
     return {
         "din": batch_a.din, "patient": batch_a.therapy.patient_id, "coi": batch_a.therapy.coi,
         "deviation": deviation.pk, "item": "qc_within_spec", "infusion": infusion.pk, "dose": dose.dose_id,
+        "tank": tank.code,
     }  # fmt: skip
+
+
+def _tank() -> Any:
+    from storage.models import Container
+    from tests.factories import LocationFactory
+
+    site = Container.objects.create(code="SITE-M", name="Site", kind="site", capacity=1)
+    return Container.objects.create(code="LN2-M", name="Tank", kind="ln2_tank", parent=site, capacity=1,
+                                    temp_min_c=-196, temp_max_c=-150, location=LocationFactory())  # fmt: skip
 
 
 @pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])

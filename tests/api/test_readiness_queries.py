@@ -107,8 +107,8 @@ WARM_READINESS = [
 # What stale or missing stored facts add: the readiness facts (batch_facts in compliance/selectors.py), then
 # storing them: one upsert, in a savepoint here because the test runs in a transaction (autocommit: the upsert).
 FACTS_QUERIES = [
-    "batch with therapy, patient and protocol", "qc results", "active infusions", "doses",
-    *RECORD_QUERIES, "open deviations", "effective steps (growth projection)",
+    "batch with therapy, patient and protocol", "qc results", "active infusions",
+    "storage facts (thaws, excursion holds, out-of-range arrivals)", "doses", *RECORD_QUERIES, "open deviations", "effective steps (growth projection)",
     "savepoint", "upsert of the stored facts", "release savepoint",
 ]  # fmt: skip
 
@@ -125,7 +125,7 @@ def test_readiness_queries_do_not_grow_with_history(staff, qa_client):
     answer = qa_client.get(path, at).json()
     assert answer["ready"] is False
     assert "signature_invalid" in {b["code"] for b in answer["blockers"]}
-    assert short == long == (len(WARM_READINESS), len(WARM_READINESS + FACTS_QUERIES)) == (2, 18)
+    assert short == long == (len(WARM_READINESS), len(WARM_READINESS + FACTS_QUERIES)) == (2, 19)
 
 
 def test_readiness_of_a_clinic_token_queries_do_not_grow_with_history(staff):
@@ -135,7 +135,7 @@ def test_readiness_of_a_clinic_token_queries_do_not_grow_with_history(staff):
     short = count_queries(client, path), count_queries(client, path, cold=True)
     add_history(batch, staff)
     # As for staff: the token query's roles subquery is empty for a clinic system.
-    assert short == (count_queries(client, path), count_queries(client, path, cold=True)) == (2, 18)
+    assert short == (count_queries(client, path), count_queries(client, path, cold=True)) == (2, 19)
 
 
 def test_batch_detail_queries_do_not_grow_with_steps(staff, qa_client):
@@ -160,5 +160,6 @@ def test_fhir_product_queries_do_not_grow_with_history(staff, qa_client):
     warm = [
         "token with its user and the user's roles",
         "dose with batch, its stored facts, collection, therapy and protocol",
+        "the storage unit holding a unit of the dose (none: not frozen)",
     ]
-    assert short == long == (len(warm), len(warm + FACTS_QUERIES)) == (2, 18)
+    assert short == long == (len(warm), len(warm + FACTS_QUERIES)) == (3, 20)

@@ -106,11 +106,18 @@ def world(db: None) -> dict[str, Any]:
         "clinic": released.therapy.patient.clinic,
         "din": [released.din, scan(formulated.din)],
         "dose_id": [dose.dose_id],
+        "code": [_tank(staff).code],  # a tank or freezer (storage API)
         "item_code": ["custody_identity", "deviations_closed", "batch_record_complete"],
         "/deviations/": [str(deviation.pk)],
         "/infusions/": [str(infusion.pk)],
         "/patients/": [str(released.therapy.patient.pk)],
     }
+
+
+def _tank(staff: Staff) -> Any:
+    from tests.storage.conftest import build_tank
+
+    return build_tank(staff.tech)
 
 
 def real_path_parameters(path: str, world: dict[str, Any]) -> list[dict[str, str]]:

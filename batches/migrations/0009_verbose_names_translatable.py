@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('batches', '0007_facts_version_db_default'),
+        ('batches', '0008_protocol_storage_terms'),
     ]
 
     operations = [
