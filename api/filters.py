@@ -20,7 +20,10 @@ class CoiField(forms.CharField):
         try:
             return scan.parse_coi(value).coi
         except scan.ScanError as error:
-            raise forms.ValidationError(error.message, code=error.code) from error
+            # As a parameter: the message quotes the input, and a '%' in it is no format directive.
+            raise forms.ValidationError(
+                "%(message)s", code=error.code, params={"message": error.message}
+            ) from error
 
 
 class CoiFilter(filters.CharFilter):

@@ -154,3 +154,18 @@ def test_unexpected_error_on_a_page_keeps_the_html_500(client):
     response = client.get("/broken/")
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_therapy_filter_with_a_percent_sign_is_a_400_not_a_500(db):
+    """The refusal quotes the input; django-filter formats messages with their params (found by schemathesis)."""
+    from compliance.tokens import token_issue
+    from core.roles import Role
+    from tests.api.conftest import bearer
+    from tests.factories import UserFactory
+
+    client = bearer(token_issue(user=UserFactory(role=Role.QA))[1])
+
+    response = client.get("/api/v1/batches/", {"therapy": "CH%s%d"})
+
+    assert response.status_code == 400
+    assert "therapy" in response.json()["errors"]
