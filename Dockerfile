@@ -16,6 +16,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+# The Japanese catalogues are built, not committed (.po -> .mo; polib, as gettext is not in the image).
+RUN pip install polib==1.2.0 && python scripts/makemessages.py --compile && pip uninstall -y polib
 # Settings refuse to load in production without these; they are build-time
 # placeholders for collectstatic only (no database is contacted) and are not
 # kept in the image's environment.

@@ -12,7 +12,7 @@ STAMP := $(VENV)/.requirements.stamp
 REQUIREMENTS := requirements.txt requirements-dev.txt
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run test lint format migrate stop-db clean
+.PHONY: help venv install messages run test lint format migrate stop-db clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -30,10 +30,13 @@ $(STAMP): $(REQUIREMENTS) | $(VENV_PY)
 venv: $(STAMP) ## Create .venv and install requirements-dev.txt (when they change)
 install: venv
 
-run: $(STAMP) ## Migrate, seed demo data, start web + worker + beat (Ctrl-C stops all)
+messages: $(STAMP) ## Compile the translation catalogues (.po -> .mo; needs gettext's msgfmt)
+	$(VENV_PY) scripts/makemessages.py --compile
+
+run: $(STAMP) messages ## Migrate, seed demo data, start web + worker + beat (Ctrl-C stops all)
 	LIMS_ENV=development $(VENV_PY) scripts/run.py
 
-test: $(STAMP) ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
+test: $(STAMP) messages ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
 	@status=0; $(VENV_PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: treating that as a failure" >&2; fi; \
 	exit $$status

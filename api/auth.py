@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -68,18 +69,18 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword:
             return None  # not ours: another scheme, or no credentials (then 401 from the permission)
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header: use 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: use 'Bearer <token>'."))
         try:
             key = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
-            raise exceptions.AuthenticationFailed("Invalid token.") from error
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from error
         failures = FailedAuthThrottle()
         if not failures.allow_request(request, None):
             raise exceptions.Throttled(wait=failures.wait())  # before even looking the token up
         token = token_authenticate(key)
         if token is None:
             failures.record_failure()
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked token."))
         if token.user_id:
             return token.user, token
         return ClinicPrincipal(clinic=token.clinic, token=token), token

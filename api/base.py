@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions
 from rest_framework.pagination import LimitOffsetPagination
@@ -83,7 +84,9 @@ def din_or_404(identifier: str) -> str:
     try:
         return scan.parse_din(identifier).din
     except scan.ScanError as error:
-        raise exceptions.NotFound(f"No batch '{identifier}': {error}") from error
+        raise exceptions.NotFound(
+            _("No batch '%(identifier)s': %(problem)s") % {"identifier": identifier, "problem": error.message}
+        ) from error
 
 
 def batch_by_din(queryset: QuerySet[Batch], identifier: str) -> Batch:
@@ -91,5 +94,5 @@ def batch_by_din(queryset: QuerySet[Batch], identifier: str) -> Batch:
     din = din_or_404(identifier)
     batch = queryset.filter(din=din).first()
     if batch is None:
-        raise exceptions.NotFound(f"No batch {din}.")
+        raise exceptions.NotFound(_("No batch %(din)s.") % {"din": din})
     return batch

@@ -7,6 +7,11 @@ DomainError for refusals and NotPermitted for what the person may not do at
 all (403); all are translated here, so views never catch anything. A body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413; a bug under /api/ is a problem 500
 (``handler500``), never an HTML page.
+
+Words are in the language the client asked for (``Accept-Language``, chosen by
+LocaleMiddleware, which also answers ``Content-Language`` and ``Vary``): the
+``title``, the ``detail``, each blocker's ``detail`` and the field errors. The
+``code`` of a blocker and of a refusal never changes with the language.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -30,6 +35,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import Blocker, DomainError, NotPermitted, SignatureRefused
+from core.i18n import N_
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -38,11 +44,28 @@ REFUSED_TYPE = "urn:lims:problem:action-refused"
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
 
+# The HTTP reason phrases a problem's title reads, in the catalogue (RFC 9457 allows a localised title).
+TITLES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    406: N_("Not Acceptable"),
+    409: N_("Conflict"),
+    413: N_("Request Entity Too Large"),
+    415: N_("Unsupported Media Type"),
+    429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"),
+}
+
+
 def problem(status_code: int, detail: str, *, type_: str = "about:blank", **extra: Any) -> dict[str, Any]:
-    """The body of a problem response; ``title`` is the HTTP reason phrase."""
+    """The body of a problem response; ``title`` is the HTTP reason phrase, in the client's language."""
+    phrase = HTTPStatus(status_code).phrase
     return {
         "type": type_,
-        "title": HTTPStatus(status_code).phrase,
+        "title": gettext(TITLES[status_code]) if status_code in TITLES else phrase,
         "status": status_code,
         "detail": detail,
         **extra,
@@ -51,13 +74,13 @@ def problem(status_code: int, detail: str, *, type_: str = "about:blank", **extr
 
 class BodyTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "body_too_large"
 
 
 def blocker_list(blockers: Iterable[Blocker]) -> list[dict[str, str]]:
-    """The one JSON form of blockers: refusals (409) and readiness answers alike."""
-    return [{"code": b.code, "detail": b.message} for b in blockers]  # rendered: template + params
+    """The one JSON form of blockers: refusals (409) and readiness answers alike, in the client's language."""
+    return [{"code": b.code, "detail": b.message} for b in blockers]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -65,18 +88,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         body = problem(
             status.HTTP_409_CONFLICT,
-            " ".join(b.message for b in exc.blockers) or "The action was refused.",
+            " ".join(b.message for b in exc.blockers) or gettext("The action was refused."),
             type_=REFUSED_TYPE,
             blockers=blocker_list(exc.blockers),
         )
         return Response(body, status=status.HTTP_409_CONFLICT, content_type=PROBLEM_JSON)
     if isinstance(exc, NotPermitted | SignatureRefused):
         # A wrong password at signing is recorded by the service before it raises.
-        exc = exceptions.PermissionDenied(exc.detail, code=exc.code)
+        exc = exceptions.PermissionDenied(exc.message, code=exc.code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_errors(exc))
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, read by request.body
-        exc = BodyTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+        exc = BodyTooLarge(
+            gettext("The request body is larger than %(size)s bytes.")
+            % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: let it be a 500 with its traceback in the log
@@ -129,7 +155,7 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 404 for pages; a problem for an unknown URL under /api/ (no DRF view to answer it)."""
     if request.path.startswith("/api/"):
-        body = problem(404, f"No endpoint at {request.path}. See /api/docs/.")
+        body = problem(404, gettext("No endpoint at %(path)s. See /api/docs/.") % {"path": request.path})
         return JsonResponse(body, status=404, content_type=PROBLEM_JSON)
     return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
 
@@ -150,14 +176,14 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if isinstance(error, OperationalError | InterfaceError):
         return _database_unavailable(request)
     if request.path.startswith("/api/"):
-        body = problem(500, "An unexpected error occurred. It has been logged; please report it.")
+        body = problem(500, gettext("An unexpected error occurred. It has been logged; please report it."))
         return JsonResponse(body, status=500, content_type=PROBLEM_JSON)
     return defaults.server_error(request)
 
 
 def _database_unavailable(request: HttpRequest) -> HttpResponse:
     logger.warning("database unavailable during %s %s", request.method, request.path)
-    detail = _("The database is briefly unavailable; nothing was saved. Try again in a few seconds.")
+    detail = gettext("The database is briefly unavailable; nothing was saved. Try again in a few seconds.")
     if request.path.startswith("/api/"):
         body = {**problem(503, detail), "code": "database_unavailable"}
         response: HttpResponse = JsonResponse(body, status=503, content_type=PROBLEM_JSON)

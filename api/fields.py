@@ -15,12 +15,14 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from core.clock import EARLIEST_YEAR, LATEST_INSTANT, instant_error
 
-TIMESTAMP_HINT = "An ISO 8601 timestamp, e.g. 2026-12-01T10:00:00+09:00."
-DATE_HINT = "An ISO 8601 date, e.g. 2026-12-01."
+TIMESTAMP_HINT = gettext_lazy("An ISO 8601 timestamp, e.g. 2026-12-01T10:00:00+09:00.")
+DATE_HINT = gettext_lazy("An ISO 8601 date, e.g. 2026-12-01.")
 
 
 def parse_timestamp(raw: str) -> dt.datetime:
@@ -30,13 +32,13 @@ def parse_timestamp(raw: str) -> dt.datetime:
     impossible date or offset, an instant outside the supported range.
     """
     if not raw.isascii():
-        raise ValueError(f"{TIMESTAMP_HINT} Use ASCII digits.")
+        raise ValueError(_("%(hint)s Use ASCII digits.") % {"hint": TIMESTAMP_HINT})
     try:
         parsed = parse_datetime(raw.strip())
     except ValueError as error:  # well formed, but no such date or offset
-        raise ValueError(f"Not a real date and time ({error}).") from error
+        raise ValueError(_("Not a real date and time (%(error)s).") % {"error": error}) from error
     if parsed is None:
-        raise ValueError(TIMESTAMP_HINT)
+        raise ValueError(str(TIMESTAMP_HINT))
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     try:
@@ -51,15 +53,18 @@ def parse_timestamp(raw: str) -> dt.datetime:
 def parse_api_date(raw: str) -> dt.date:
     """A date from ISO 8601 text (``YYYY-MM-DD``, ASCII digits, year from 1900). Raises ValueError."""
     if not raw.isascii():
-        raise ValueError(f"{DATE_HINT} Use ASCII digits.")
+        raise ValueError(_("%(hint)s Use ASCII digits.") % {"hint": DATE_HINT})
     try:
         parsed = parse_date(raw.strip())
     except ValueError as error:
-        raise ValueError(f"Not a real date ({error}).") from error
+        raise ValueError(_("Not a real date (%(error)s).") % {"error": error}) from error
     if parsed is None:
-        raise ValueError(DATE_HINT)
+        raise ValueError(str(DATE_HINT))
     if not EARLIEST_YEAR <= parsed.year < LATEST_INSTANT.year:
-        raise ValueError(f"The year must lie between {EARLIEST_YEAR} and {LATEST_INSTANT.year - 1}.")
+        raise ValueError(
+            _("The year must lie between %(first)s and %(last)s.")
+            % {"first": EARLIEST_YEAR, "last": LATEST_INSTANT.year - 1}
+        )
     return parsed
 
 

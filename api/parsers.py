@@ -16,6 +16,7 @@ import io
 import re
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
@@ -42,5 +43,7 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = stream.read()  # already in memory: DRF hands JSON parsers request.body, size-checked
         if nesting_depth(raw) > MAX_DEPTH:
-            raise exceptions.ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
+            raise exceptions.ParseError(
+                _("JSON parse error - nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
+            )
         return super().parse(io.BytesIO(raw), media_type, parser_context)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -55,7 +57,7 @@ def principal_clinic_id(request: Request) -> int | None:
 def _refuse_unbound_coordinator(user: Any) -> None:
     if unbound_coordinator(user):
         raise exceptions.PermissionDenied(
-            "This coordinator account is not bound to a clinic.", code="no_clinic"
+            _("This coordinator account is not bound to a clinic."), code="no_clinic"
         )
 
 
@@ -79,9 +81,9 @@ def registering_clinic(request: Request, requested: Clinic | None) -> Clinic:
     user = request.user
     own = user.clinic if isinstance(user, ClinicPrincipal) else getattr(user, "clinic", None)
     if own is None and requested is None:
-        raise serializers.ValidationError({"clinic": ["Give the clinic code of the patient's clinic."]})
+        raise serializers.ValidationError({"clinic": [_("Give the clinic code of the patient's clinic.")]})
     if own is not None and requested is not None and requested.pk != own.pk:
-        raise serializers.ValidationError({"clinic": ["You register patients of your own clinic only."]})
+        raise serializers.ValidationError({"clinic": [_("You register patients of your own clinic only.")]})
     return own or requested
 
 
@@ -89,7 +91,7 @@ def allow(*roles: Role, clinic: bool = False, name: str | None = None) -> type[B
     """A permission class: callers holding any of ``roles``, plus clinic systems when ``clinic``."""
 
     class Allowed(BasePermission):
-        message = "Your role does not allow this action."
+        message = gettext_lazy("Your role does not allow this action.")
 
         def has_permission(self, request: Request, view: Any) -> bool:
             if not (request.user and request.user.is_authenticated):

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class BatchesConfig(AppConfig):
     name = "batches"
-    verbose_name = "Batches"
+    verbose_name = _("Batches")
 
     def ready(self) -> None:
         from batches import protocols

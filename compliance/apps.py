@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
-    verbose_name = "Compliance"
+    verbose_name = _("Compliance")
 
     def ready(self) -> None:
         from batches.signals import projection_changed

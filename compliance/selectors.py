@@ -6,11 +6,13 @@ signatures, the release blockers, and the lists the pages show.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from batches.domain import BatchStatus
 from batches.models import Batch, CultureStep
+from compliance.domain.blockers import deviation_open, qc_failed, qc_pending
 from compliance.models import (
     AdministrationAttempt,
     ChecklistItem,
@@ -23,6 +25,7 @@ from compliance.models import (
 from compliance.records import changed_sections, record_content, release_content
 from compliance.services.signatures import signature_is_valid
 from core.errors import Blocker
+from core.i18n import N_, nested, render, render_english, term
 
 BLOCKING_SEVERITIES = (Deviation.Severity.MAJOR, Deviation.Severity.CRITICAL)
 
@@ -148,8 +151,26 @@ def decision_signature_valid(batch: Batch, decision: ReleaseDecision) -> bool:
 
 @dataclass(frozen=True)
 class Evidence:
+    """What the system checked itself for a checklist item: ok or not, and why (code-free words).
+
+    ``template`` and ``params`` as for a ``Blocker``; ``detail`` renders them in the
+    active language, ``english`` untranslated.
+    """
+
     ok: bool
-    detail: str
+    template: str
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def detail(self) -> str:
+        return render(self.template, self.params)
+
+    @property
+    def english(self) -> str:
+        return render_english(self.template, self.params)
+
+    def as_param(self) -> dict[str, Any]:
+        return nested(self.template, self.params)
 
 
 @dataclass
@@ -184,34 +205,43 @@ def _record_id(batch: Batch, item: ChecklistItem) -> str:
 def _batch_record(batch: Batch) -> Evidence:
     kinds = set(batch.steps.filter(amended_by__isnull=True).values_list("kind", flat=True))
     missing = [k for k in ("receipt", "seeding", "cell_count", "harvest", "formulation") if k not in kinds]
-    return Evidence(
-        not missing, f"Missing steps: {', '.join(missing)}." if missing else "Every step is logged."
-    )
+    if missing:
+        return Evidence(False, N_("Missing steps: %(steps)s."), {"steps": ", ".join(missing)})
+    return Evidence(True, N_("Every step is logged."))
 
 
 def _custody(batch: Batch) -> Evidence:
     if not batch.custody_transfers.exists():
-        return Evidence(False, "No custody transfer is recorded.")
+        return Evidence(False, N_("No custody transfer is recorded."))
     open_findings = list(batch.findings.filter(assessed_at__isnull=True).values_list("kind", flat=True))
     if open_findings:
-        return Evidence(False, f"Findings not assessed by QA: {', '.join(open_findings)}.")
-    return Evidence(True, "Custody chain recorded; no open findings.")
+        return Evidence(
+            False, N_("Findings not assessed by QA: %(kinds)s."), {"kinds": ", ".join(open_findings)}
+        )
+    return Evidence(True, N_("Custody chain recorded; no open findings."))
 
 
 def _qc(batch: Batch) -> Evidence:
     status = qc_status(batch)
-    problems = [f"{t} missing" for t in status.pending] + [f"{t} out of specification" for t in status.failed]
-    return Evidence(
-        not problems,
-        "; ".join(problems) + "." if problems else "Every required test is within specification.",
-    )
+    problems = [nested(N_("%(test)s missing"), {"test": t}) for t in status.pending] + [
+        nested(N_("%(test)s out of specification"), {"test": t}) for t in status.failed
+    ]
+    if not problems:
+        return Evidence(True, N_("Every required test is within specification."))
+    # Only punctuation joins the translated parts, so the joining template needs no translation.
+    template = "; ".join(f"%(p{i})s" for i in range(len(problems))) + "."
+    return Evidence(False, template, {f"p{i}": problem for i, problem in enumerate(problems)})
 
 
 def _deviations(batch: Batch) -> Evidence:
     blocking = blocking_deviations(batch)
     if blocking:
-        return Evidence(False, f"{len(blocking)} deviation(s) open without closure or signed assessment.")
-    return Evidence(True, "No open deviation blocks release.")
+        return Evidence(
+            False,
+            N_("%(count)s deviation(s) open without closure or signed assessment."),
+            {"count": len(blocking)},
+        )
+    return Evidence(True, N_("No open deviation blocks release."))
 
 
 def _culture(batch: Batch) -> Evidence:
@@ -222,10 +252,14 @@ def _culture(batch: Batch) -> Evidence:
         )
     }
     if "seeding" not in steps or "harvest" not in steps:
-        return Evidence(False, "The culture has not been seeded and harvested.")
+        return Evidence(False, N_("The culture has not been seeded and harvested."))
     days = (steps["harvest"].performed_at - steps["seeding"].performed_at).days
     limit = batch.therapy.protocol.max_culture_days
-    return Evidence(days <= limit, f"Cultured {days} days (protocol maximum {limit}).")
+    return Evidence(
+        days <= limit,
+        N_("Cultured %(days)s days (protocol maximum %(limit)s)."),
+        {"days": days, "limit": limit},
+    )
 
 
 EVIDENCE = {
@@ -287,29 +321,37 @@ def release_blockers(batch: Batch) -> list[Blocker]:
         blockers.append(
             Blocker(
                 "wrong_state",
-                f"Only a batch pending release can be released; this one is {batch.get_status_display().lower()}.",
+                N_("Only a batch pending release can be released; this one is %(status)s."),
+                {"status": term(BatchStatus(batch.status).words)},
             )
         )
     checklist = checklist_status(batch)
     for entry in checklist.items:
         if not entry.complete:
-            detail = (
-                entry.evidence.detail
+            why = (
+                entry.evidence.as_param()
                 if entry.evidence and not entry.evidence.ok
-                else "signatures missing or no longer valid"
+                else term(N_("signatures missing or no longer valid"))
             )
-            blockers.append(Blocker("checklist_incomplete", f"Checklist item '{entry.item.code}': {detail}"))
+            blockers.append(
+                Blocker(
+                    "checklist_incomplete",
+                    N_("Checklist item '%(item)s': %(why)s"),
+                    {"item": entry.item.code, "why": why},
+                )
+            )
     qc = qc_status(batch)
-    blockers += [Blocker("qc_pending", f"{test} result missing") for test in qc.pending]
-    blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in qc.failed]
-    blockers += [
-        Blocker("deviation_open", f"{d.get_severity_display()} deviation open: {d.description}")
-        for d in blocking_deviations(batch)
-    ]
+    blockers += [qc_pending(test) for test in qc.pending]
+    blockers += [qc_failed(test) for test in qc.failed]
+    blockers += [deviation_open(d.severity, d.description) for d in blocking_deviations(batch)]
     open_findings = batch.findings.filter(assessed_at__isnull=True).count()
     if open_findings:
         blockers.append(
-            Blocker("finding_open", f"{open_findings} custody or identity finding(s) not assessed by QA.")
+            Blocker(
+                "finding_open",
+                N_("%(count)s custody or identity finding(s) not assessed by QA."),
+                {"count": open_findings},
+            )
         )
     return blockers
 

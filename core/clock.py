@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.i18n import N_, render
+
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
 EARLIEST_YEAR = 1900
 EARLIEST_INSTANT = dt.datetime(EARLIEST_YEAR, 1, 1, tzinfo=dt.UTC)
@@ -35,18 +37,27 @@ def instant_error(at: dt.datetime) -> str | None:
     """Why an aware instant is outside the range the system computes with, or None."""
     if EARLIEST_INSTANT <= at < LATEST_INSTANT:
         return None
-    return f"Must lie between {EARLIEST_INSTANT:%Y-%m-%d} and {LATEST_INSTANT:%Y-%m-%d} (UTC)."
+    return render(
+        N_("Must lie between %(first)s and %(last)s (UTC)."),
+        {"first": f"{EARLIEST_INSTANT:%Y-%m-%d}", "last": f"{LATEST_INSTANT:%Y-%m-%d}"},
+    )
 
 
 def patient_date_errors(*, birth_year: int, injury_date: dt.date, today: dt.date) -> FieldErrors:
     """A patient born and injured in the past, injured not before the birth year. Field -> messages."""
     errors: FieldErrors = {}
     if not EARLIEST_YEAR <= birth_year <= today.year:
-        errors["birth_year"] = [f"Must lie between {EARLIEST_YEAR} and {today.year}."]
+        errors["birth_year"] = [
+            render(
+                N_("Must lie between %(first)s and %(last)s."), {"first": EARLIEST_YEAR, "last": today.year}
+            )
+        ]
     if injury_date > today:
-        errors["injury_date"] = ["The injury date lies in the future."]
+        errors["injury_date"] = [render(N_("The injury date lies in the future."))]
     elif injury_date.year < max(EARLIEST_YEAR, birth_year):
-        errors["injury_date"] = [f"The injury date lies before the birth year {birth_year}."]
+        errors["injury_date"] = [
+            render(N_("The injury date lies before the birth year %(year)s."), {"year": birth_year})
+        ]
     return errors
 
 
@@ -54,7 +65,20 @@ def collection_date_errors(*, collected_on: dt.date, injury_date: dt.date) -> Fi
     """A collection in a year a DIN can carry, not before the injury. ``collected_on``: local date."""
     if collected_on.year not in DIN_YEARS:
         years = f"{DIN_YEARS.start}..{DIN_YEARS.stop - 1}"
-        return {"collected_at": [f"The year must lie in {years}: the DIN carries it in two digits."]}
+        return {
+            "collected_at": [
+                render(
+                    N_("The year must lie in %(years)s: the DIN carries it in two digits."), {"years": years}
+                )
+            ]
+        }
     if collected_on < injury_date:
-        return {"collected_at": [f"The collection lies before the patient's injury ({injury_date})."]}
+        return {
+            "collected_at": [
+                render(
+                    N_("The collection lies before the patient's injury (%(date)s)."),
+                    {"date": str(injury_date)},
+                )
+            ]
+        }
     return {}

@@ -45,19 +45,32 @@ class DomainError(Exception):
         super().__init__("; ".join(b.english for b in blockers))
 
 
-class NotPermitted(Exception):
+class _Refusal(Exception):
+    """A refusal with a code and an English template: ``message`` in the user's language."""
+
+    def __init__(self, code: str, detail: str, params: Mapping[str, Any] | None = None) -> None:
+        self.code = code
+        self.detail = detail
+        self.params = dict(params or {})
+        super().__init__(self.english)
+
+    @property
+    def message(self) -> str:
+        return render(self.detail, self.params)
+
+    @property
+    def english(self) -> str:
+        return render_english(self.detail, self.params)
+
+
+class NotPermitted(_Refusal):
     """The person may not do this at all (role, segregation of duties): HTTP 403, nothing changed."""
 
-    def __init__(self, detail: str, code: str = "not_permitted") -> None:
-        self.code = code
-        self.detail = detail
-        super().__init__(detail)
+    def __init__(
+        self, detail: str, code: str = "not_permitted", params: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(code, detail, params)
 
 
-class SignatureRefused(Exception):
+class SignatureRefused(_Refusal):
     """The signer could not be authenticated (wrong password, or signing locked): HTTP 403."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        self.code = code
-        self.detail = detail
-        super().__init__(detail)

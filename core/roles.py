@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 
 from core.errors import NotPermitted
+from core.i18n import N_, term
 
 
 class Role(StrEnum):
@@ -16,6 +17,10 @@ class Role(StrEnum):
     QA = "qa"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+
+
+# The words a refusal names roles by (require_role), for the catalogue.
+ROLE_WORDS = (N_("technician"), N_("qc"), N_("QA"), N_("coordinator"), N_("admin"))
 
 
 # Model permissions (app_label.codename) per role. Django admin honours them;
@@ -112,10 +117,14 @@ def require_role(actor: Any, *roles: Role, action: str, clinic_system: bool = Fa
     if clinic_system and is_clinic_system(actor):
         return
     if not has_role(actor, *roles):
-        names = " or ".join(role.value.upper() if role == Role.QA else role.value for role in roles)
-        raise NotPermitted(f"Only {names} staff may {action}.", code="role")
+        names = [role.value.upper() if role == Role.QA else role.value for role in roles]
+        raise NotPermitted(
+            N_("Only %(roles)s staff may %(action)s."),
+            code="role",
+            params={"roles": [term(name) for name in names], "action": term(action)},
+        )
     if unbound_coordinator(actor):
-        raise NotPermitted("This coordinator account is not bound to a clinic.", code="no_clinic")
+        raise NotPermitted(N_("This coordinator account is not bound to a clinic."), code="no_clinic")
 
 
 def require_own_clinic(actor: Any, clinic_id: int, *, action: str) -> None:
@@ -126,6 +135,10 @@ def require_own_clinic(actor: Any, clinic_id: int, *, action: str) -> None:
     """
     own = getattr(actor, "clinic_id", None)
     if unbound_coordinator(actor):
-        raise NotPermitted("This coordinator account is not bound to a clinic.", code="no_clinic")
+        raise NotPermitted(N_("This coordinator account is not bound to a clinic."), code="no_clinic")
     if own is not None and own != clinic_id:
-        raise NotPermitted(f"You may {action} for your own clinic only.", code="other_clinic")
+        raise NotPermitted(
+            N_("You may %(action)s for your own clinic only."),
+            code="other_clinic",
+            params={"action": term(action)},
+        )

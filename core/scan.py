@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core import isbt128
+from core.errors import Blocker
+from core.i18n import N_, render, render_english, term
 
 # Longer than any form above with generous spacing; longer input is not a scan.
 MAX_LENGTH = 40
@@ -63,39 +65,62 @@ class Scan:
 
 
 class ScanError(ValueError):
-    """An identifier refused, with a ``code`` for machines and a message for the technician."""
+    """An identifier refused, with a ``code`` for machines and a message for the technician.
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    ``detail`` is the English template and ``params`` its values (see ``core.i18n``);
+    ``message`` renders it in the active language, ``english`` without translation.
+    """
+
+    def __init__(self, code: str, detail: str, params: dict[str, object] | None = None) -> None:
         self.code = code
-        self.message = message
+        self.detail = detail
+        self.params = params or {}
+        super().__init__(self.english)
+
+    @property
+    def message(self) -> str:
+        return render(self.detail, self.params)
+
+    @property
+    def english(self) -> str:
+        return render_english(self.detail, self.params)
+
+    def blocker(self, code: str | None = None) -> Blocker:
+        """The same refusal as a blocker (``code`` defaults to the scan's own)."""
+        return Blocker(code or self.code, self.detail, self.params)
 
 
-_DIN_HINT = "a DIN has 13 characters, or 14 with its check character"
+_DIN_HINT = N_("a DIN has 13 characters, or 14 with its check character")
 
 
 def normalise(raw: object, hint: str = _DIN_HINT) -> str:
     """The text of an identifier as compared: bounded, ASCII, no spaces, upper case; or ScanError."""
     if not isinstance(raw, str):
-        raise ScanError("malformed", "An identifier is text.")
+        raise ScanError("malformed", N_("An identifier is text."))
     if len(raw) > MAX_LENGTH:
         raise ScanError(
-            "too_long", f"The identifier has {len(raw)} characters; no label has more than {MAX_LENGTH}."
+            "too_long",
+            N_("The identifier has %(length)s characters; no label has more than %(most)s."),
+            {"length": len(raw), "most": MAX_LENGTH},
         )
     if not raw.isascii():
         shown = raw.encode("ascii", "backslashreplace").decode()
         raise ScanError(
             "not_ascii",
-            f"'{shown}' contains characters that are not on any label (only A-Z, 0-9, '*', '=', '-'): "
-            "scan or type it again.",
+            N_(
+                "'%(text)s' contains characters that are not on any label (only A-Z, 0-9, '*', '=', '-'): "
+                "scan or type it again."
+            ),
+            {"text": shown},
         )
     text = raw.strip().replace(" ", "").upper()
     if not text:
-        raise ScanError("empty", f"No identifier was scanned or typed; {hint}.")
+        raise ScanError("empty", N_("No identifier was scanned or typed; %(hint)s."), {"hint": term(hint)})
     if not _SHAPE.fullmatch(text):
         raise ScanError(
             "malformed",
-            f"'{text}' contains characters that are not on any label (only A-Z, 0-9, '*', '=', '-').",
+            N_("'%(text)s' contains characters that are not on any label (only A-Z, 0-9, '*', '=', '-')."),
+            {"text": text},
         )
     return text
 
@@ -112,12 +137,15 @@ def parse_din(raw: object, *, require_check: bool = False) -> Scan:
         return _from_barcode(text, barcode.group("din"), barcode.group("flags"))
     found = _DIN_FORM.fullmatch(text)
     if not found:
-        raise ScanError("malformed", _din_shape_message(text))
+        raise ScanError(
+            "malformed", _din_shape_message(text), {"text": text, "length": len(text.lstrip("="))}
+        )
     din, given = found.group("din"), found.group("k")
     if given is None and require_check:
         raise ScanError(
             "check_character_missing",
-            f"Scan '{text}' must be the DIN with its check character (14 characters).",
+            N_("Scan '%(text)s' must be the DIN with its check character (14 characters)."),
+            {"text": text},
         )
     _check(din, given)
     return Scan(ScanKind.DIN, text, din=din, check_character=given)
@@ -125,18 +153,20 @@ def parse_din(raw: object, *, require_check: bool = False) -> Scan:
 
 def parse_dose(raw: object, *, require_check: bool = False) -> Scan:
     """A dose label or dose identifier: DIN (with K when ``require_check``), '-', dose number 1-999."""
-    text = normalise(raw, "a dose label is the DIN, its check character, '-' and the dose number")
+    text = normalise(raw, N_("a dose label is the DIN, its check character, '-' and the dose number"))
     found = _DOSE_FORM.fullmatch(text)
     if not found:
         raise ScanError(
             "malformed",
-            f"'{text}' is not a dose label (DIN with its check character, '-', dose number).",
+            N_("'%(text)s' is not a dose label (DIN with its check character, '-', dose number)."),
+            {"text": text},
         )
     din, given = found.group("din"), found.group("k")
     if given is None and require_check:
         raise ScanError(
             "check_character_missing",
-            f"Dose label '{text}' needs the check character after the DIN (DIN, K, '-', dose number).",
+            N_("Dose label '%(text)s' needs the check character after the DIN (DIN, K, '-', dose number)."),
+            {"text": text},
         )
     _check(din, given)
     number = int(found.group("number"))  # ASCII digits: the pattern says so
@@ -146,19 +176,25 @@ def parse_dose(raw: object, *, require_check: bool = False) -> Scan:
 def parse_unit(raw: object, *, require_check: bool = False) -> Scan:
     """A frozen unit's label: a dose label, '-' and the unit suffix (one letter), e.g. ``A999926000001M-1-A``."""
     text = normalise(
-        raw, "a unit label is the DIN, its check character, '-', the dose number, '-', the unit letter"
+        raw, N_("a unit label is the DIN, its check character, '-', the dose number, '-', the unit letter")
     )
     found = _UNIT_FORM.fullmatch(text)
     if not found:
         raise ScanError(
             "malformed",
-            f"'{text}' is not a unit label (DIN with its check character, '-', dose number, '-', unit letter).",
+            N_(
+                "'%(text)s' is not a unit label (DIN with its check character, '-', dose number, '-', unit letter)."
+            ),
+            {"text": text},
         )
     din, given = found.group("din"), found.group("k")
     if given is None and require_check:
         raise ScanError(
             "check_character_missing",
-            f"Unit label '{text}' needs the check character after the DIN (DIN, K, '-', dose, '-', unit).",
+            N_(
+                "Unit label '%(text)s' needs the check character after the DIN (DIN, K, '-', dose, '-', unit)."
+            ),
+            {"text": text},
         )
     _check(din, given)
     number = int(found.group("number"))  # ASCII digits: the pattern says so
@@ -174,11 +210,14 @@ def parse_unit(raw: object, *, require_check: bool = False) -> Scan:
 
 def parse_coi(raw: object) -> Scan:
     """A Chain of Identity identifier: ``CH`` + FIN + yy + 6-character sequence."""
-    text = normalise(raw, "a Chain of Identity identifier starts with 'CH'")
+    text = normalise(raw, N_("a Chain of Identity identifier starts with 'CH'"))
     if not _COI_FORM.fullmatch(text):
         raise ScanError(
             "malformed",
-            f"'{text}' is not a Chain of Identity identifier ('CH', facility number, year, 6 characters).",
+            N_(
+                "'%(text)s' is not a Chain of Identity identifier ('CH', facility number, year, 6 characters)."
+            ),
+            {"text": text},
         )
     return Scan(ScanKind.COI, text, coi=text)
 
@@ -196,17 +235,21 @@ def _check(din: str, given: str | None) -> None:
     if given is not None and given != expected:
         raise ScanError(
             "check_character",
-            f"Check character '{given}' does not match DIN {din} (expected '{expected}'): "
-            "the identifier was mistyped or misread. Scan or type it again.",
+            N_(
+                "Check character '%(given)s' does not match DIN %(din)s (expected '%(expected)s'): "
+                "the identifier was mistyped or misread. Scan or type it again."
+            ),
+            {"given": given, "din": din, "expected": expected},
         )
 
 
 def _din_shape_message(text: str) -> str:
+    """The template (parameters ``text`` and ``length``) saying what is wrong with a DIN's shape."""
     body = text[1:] if text.startswith("=") else text
     if "=" in body:
-        return f"'{text}' is not a label: the ISBT 128 data identifier '=' comes once, first."
+        return N_("'%(text)s' is not a label: the ISBT 128 data identifier '=' comes once, first.")
     if len(body) not in (13, 14):
-        return f"'{text}' has {len(body)} characters; a DIN has 13, or 14 with its check character."
+        return N_("'%(text)s' has %(length)s characters; a DIN has 13, or 14 with its check character.")
     if not isbt128.FIN_PATTERN.fullmatch(body[:5]):
-        return f"'{text}' does not start with a Facility Identification Number (e.g. A9999)."
-    return f"'{text}' must have 8 digits (year and sequence) after the facility number."
+        return N_("'%(text)s' does not start with a Facility Identification Number (e.g. A9999).")
+    return N_("'%(text)s' must have 8 digits (year and sequence) after the facility number.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audited
 
@@ -18,12 +19,12 @@ class DocumentDownload(models.Model):
     """
 
     class Document(models.TextChoices):
-        BATCH_RECORD = "batch_record", "Batch record (PDF)"
-        CERTIFICATE = "certificate", "Certificate of analysis (PDF)"
-        LABELS_PDF = "labels_pdf", "Label sheet (PDF)"
-        LABELS_ZPL = "labels_zpl", "Labels (ZPL)"
-        BATCH_LIST_CSV = "batch_list_csv", "Batch list (CSV)"
-        TIMELINE_CSV = "timeline_csv", "Batch timeline (CSV)"
+        BATCH_RECORD = "batch_record", _("Batch record (PDF)")
+        CERTIFICATE = "certificate", _("Certificate of analysis (PDF)")
+        LABELS_PDF = "labels_pdf", _("Label sheet (PDF)")
+        LABELS_ZPL = "labels_zpl", _("Labels (ZPL)")
+        BATCH_LIST_CSV = "batch_list_csv", _("Batch list (CSV)")
+        TIMELINE_CSV = "timeline_csv", _("Batch timeline (CSV)")
 
     document = models.CharField(max_length=20, choices=Document.choices)
     batch = models.ForeignKey(
@@ -42,6 +43,8 @@ class DocumentDownload(models.Model):
     downloaded_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("document download")
+        verbose_name_plural = _("document downloads")
         ordering = ["downloaded_at", "id"]
         constraints = [
             models.CheckConstraint(

@@ -270,7 +270,8 @@ def _deviation_rows(batch: Batch) -> list[dict[str, Any]]:
                                             _("impact assessment")))  # fmt: skip
         if d.closure_signature:
             content = {"deviation": str(d.pk), "severity": d.severity, "description": d.description,
-                       "investigation": d.investigation, "impact_assessment": d.impact_assessment, "capa": d.capa}  # fmt: skip
+                       "investigation": d.investigation, "root_cause": d.root_cause,
+                       "impact_assessment": d.impact_assessment, "capa": d.capa}  # fmt: skip
             signatures.append(signature_row(d.closure_signature, signature_is_valid(d.closure_signature, content),
                                             _("closure")))  # fmt: skip
         rows.append({"deviation": d, "opened_at": local_time(d.opened_at), "opened_by": person(d.opened_by),

@@ -17,6 +17,7 @@ from compliance.models import ReleaseDecision
 from compliance.selectors import release_decision_latest
 from core.audit import audit_context
 from core.errors import NotPermitted
+from core.i18n import N_
 from core.roles import Role, is_clinic_system, require_own_clinic, require_role
 from documents.models import DocumentDownload
 
@@ -25,6 +26,17 @@ Document = DocumentDownload.Document
 STAFF = (Role.TECHNICIAN, Role.QC, Role.QA, Role.ADMIN)
 STAFF_ONLY = (Document.BATCH_RECORD, Document.LABELS_PDF, Document.LABELS_ZPL)
 EVERY_ROLE = (*STAFF, Role.COORDINATOR)
+
+
+# What a refused download names (require_role), one phrase per document for the catalogue.
+DOWNLOAD_ACTIONS = {
+    "batch_record": N_("download the batch record (pdf)"),
+    "certificate": N_("download the certificate of analysis (pdf)"),
+    "labels_pdf": N_("download the label sheet (pdf)"),
+    "labels_zpl": N_("download the labels (zpl)"),
+    "batch_list_csv": N_("download the batch list (csv)"),
+    "timeline_csv": N_("download the batch timeline (csv)"),
+}
 
 
 def _clinic_side(actor: Any) -> bool:
@@ -39,7 +51,7 @@ def document_permit(*, actor: Any, document: str, batch: Batch | None = None) ->
     release in force). Exports follow the JSON reads: every role and clinic
     systems, scoped to their own clinic by the caller's query.
     """
-    action = f"download the {Document(document).label.lower()}"
+    action = DOWNLOAD_ACTIONS.get(document, N_("download documents"))
     if document in STAFF_ONLY:
         require_role(actor, *STAFF, action=action)
         return
@@ -49,7 +61,7 @@ def document_permit(*, actor: Any, document: str, batch: Batch | None = None) ->
     require_own_clinic(actor, batch.therapy.patient.clinic_id, action=action)
     if document == Document.CERTIFICATE and _clinic_side(actor) and not released(batch):
         raise NotPermitted(
-            "The certificate of analysis is available to the clinic once the batch is released.",
+            N_("The certificate of analysis is available to the clinic once the batch is released."),
             code="not_released",
         )
 

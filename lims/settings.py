@@ -169,7 +169,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# lims/ and templates/, and api/ (not an installed app); every installed app keeps its own <app>/locale.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "api" / "locale"]
+FORMAT_MODULE_PATH = ["lims.formats"]  # Japanese dates as 2026年12月2日, times with their zone
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from lims import health
 from web import views as batch_views
 from web.views import second_factor
 
-admin.site.site_header = "Cell processing LIMS"
-admin.site.site_title = "LIMS admin"
+admin.site.site_header = gettext_lazy("Cell processing LIMS")
+admin.site.site_title = gettext_lazy("LIMS admin")
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -40,6 +40,7 @@ from batches.selectors import (
     last_step_select,
 )
 from core.audit import audit_context
+from core.i18n import N_
 from core.roles import Role, require_role
 from monitoring.expiry import ExpiryResult, dose_expiry_sweep
 from monitoring.notifications import notify_flags
@@ -323,7 +324,7 @@ def flag_acknowledge(*, flag: Flag, actor: Any, note: str = "", now: dt.datetime
 
     Technicians and QA only (NotPermitted otherwise), as the worklists.
     """
-    require_role(actor, Role.TECHNICIAN, Role.QA, action="acknowledge flags")
+    require_role(actor, Role.TECHNICIAN, Role.QA, action=N_("acknowledge flags"))
     with transaction.atomic(), audit_context(actor=actor, reason="flag acknowledged"):
         updated = Flag.objects.filter(
             pk=flag.pk, resolved_at__isnull=True, acknowledged_at__isnull=True

@@ -1,4 +1,7 @@
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -7,6 +10,24 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 from compliance.models import User
 from core.roles import Role
 from tests.factories import UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the catalogues whose .po is newer than its .mo (.mo files are built, not committed).
+
+    ``make test`` and CI compile them first; this keeps a bare ``pytest`` in Japanese too.
+    """
+    root = Path(__file__).resolve().parent.parent
+    for po in [*root.glob("*/locale/*/LC_MESSAGES/django.po"), *root.glob("locale/*/LC_MESSAGES/django.po")]:
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        if shutil.which("msgfmt"):
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
+        else:
+            import polib
+
+            polib.pofile(str(po)).save_as_mofile(str(mo))
 
 
 @pytest.fixture

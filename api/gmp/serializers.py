@@ -14,7 +14,7 @@ from core import scan
 
 class BlockerOut(serializers.Serializer):
     code = serializers.CharField()
-    detail = serializers.CharField()
+    detail = serializers.CharField(source="message", help_text="In the Accept-Language language.")
 
 
 class SignatureOut(serializers.Serializer):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -224,7 +225,7 @@ def readiness_batch(request: Request, identifier: str) -> Batch:
     din = din_or_404(identifier)
     batch = stored_facts.readiness_batch(din, clinic_id=principal_clinic_id(request))
     if batch is None:
-        raise exceptions.NotFound(f"No batch {din}.")
+        raise exceptions.NotFound(_("No batch %(din)s.") % {"din": din})
     return batch
 
 
@@ -243,13 +244,15 @@ def _dose(request: Request, dose_id: str | scan.Scan, *related: str) -> Dose:
     try:
         read = dose_id if isinstance(dose_id, scan.Scan) else scan.parse_dose(dose_id)
     except scan.ScanError as error:
-        raise exceptions.NotFound(f"No dose '{dose_id}': {error.message}") from error
+        raise exceptions.NotFound(
+            _("No dose '%(identifier)s': %(problem)s") % {"identifier": dose_id, "problem": error.message}
+        ) from error
     doses = scope_to_principal(
         Dose.objects.select_related("batch__therapy__protocol", "batch__collection", *related), request
     )
     dose = doses.filter(batch__din=read.din, number=read.dose_number).first()
     if dose is None:
-        raise exceptions.NotFound(f"No dose {read.din}-{read.dose_number}.")
+        raise exceptions.NotFound(_("No dose %(dose)s.") % {"dose": f"{read.din}-{read.dose_number}"})
     return dose
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from api.fields import ApiDate, Timestamp
@@ -232,8 +233,11 @@ class DoseOut(serializers.ModelSerializer):
 
 class FlagOut(serializers.Serializer):
     kind = serializers.CharField()
+    title = serializers.CharField(
+        source="get_kind_display", help_text="The kind in the Accept-Language language."
+    )
     severity = serializers.CharField()
-    detail = serializers.CharField()
+    detail = serializers.CharField(help_text="As the sweep wrote it, in English.")
     first_seen_at = serializers.DateTimeField()
     last_seen_at = serializers.DateTimeField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
@@ -345,7 +349,9 @@ class StepIn(serializers.Serializer):
         # Which values a kind needs is the domain's table; a missing one is a malformed request (400).
         required = STEP_RULES[attrs["kind"]].required
         missing = {
-            name: [f"Required for a {attrs['kind']} step."] for name in required if attrs.get(name) is None
+            name: [_("Required for a %(kind)s step.") % {"kind": _(attrs["kind"])}]
+            for name in required
+            if attrs.get(name) is None
         }
         if missing:
             raise serializers.ValidationError(missing)

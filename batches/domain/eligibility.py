@@ -13,8 +13,31 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import Blocker
+from core.i18n import N_
 
 TRANSECTION = "transection"
+
+# One sentence per window, so a translation never has to splice "harvest" into a sentence.
+_CLOSED = {
+    "harvest": N_("Day %(day)s after injury: the harvest window of %(protocol)s closed on day %(end)s."),
+    "infusion": N_("Day %(day)s after injury: the infusion window of %(protocol)s closed on day %(end)s."),
+}
+_OUTSIDE = {
+    "harvest": N_(
+        "Day %(day)s after injury is outside the harvest window of %(protocol)s (day %(start)s to day %(end)s)."
+    ),
+    "infusion": N_(
+        "Day %(day)s after injury is outside the infusion window of %(protocol)s (day %(start)s to day %(end)s)."
+    ),
+}
+_OUTSIDE_OPEN = {
+    "harvest": N_(
+        "Day %(day)s after injury is outside the harvest window of %(protocol)s (day %(start)s onwards)."
+    ),
+    "infusion": N_(
+        "Day %(day)s after injury is outside the infusion window of %(protocol)s (day %(start)s onwards)."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +94,13 @@ class Eligibility:
     blockers: tuple[Blocker, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        """The shape the API and the UI show: ``{"eligible", "reasons": [{"code", "detail"}]}``."""
+        """The shape stored with a therapy: ``{"eligible", "reasons": [{"code", "detail"}]}``.
+
+        A record, so in English whoever asked; interfaces render the blockers in their reader's language.
+        """
         return {
             "eligible": self.eligible,
-            "reasons": [{"code": b.code, "detail": b.detail} for b in self.blockers],
+            "reasons": [{"code": b.code, "detail": b.english} for b in self.blockers],
         }
 
 
@@ -89,16 +115,13 @@ def day_after_injury(injury_date: date, on: date) -> int:
     return (on - injury_date).days
 
 
-def _window_words(start: int, end: int | None) -> str:
-    return f"day {start} to day {end}" if end is not None else f"day {start} onwards"
-
-
 def _before_injury(patient: PatientFacts, on: date) -> Blocker | None:
     if day_after_injury(patient.injury_date, on) >= 0:
         return None
     return Blocker(
         "invalid_date",
-        f"{on:%Y-%m-%d} is before the injury date {patient.injury_date:%Y-%m-%d}.",
+        N_("%(date)s is before the injury date %(injury_date)s."),
+        {"date": f"{on:%Y-%m-%d}", "injury_date": f"{patient.injury_date:%Y-%m-%d}"},
     )
 
 
@@ -106,11 +129,13 @@ def _exclusions(patient: PatientFacts) -> list[Blocker]:
     blockers = []
     if patient.malignancy_history:
         blockers.append(
-            Blocker("malignancy_history", "The patient has a history of malignancy, which excludes therapy.")
+            Blocker(
+                "malignancy_history", N_("The patient has a history of malignancy, which excludes therapy.")
+            )
         )
     if patient.injury_type == TRANSECTION:
         blockers.append(
-            Blocker("transected_cord", "The spinal cord is transected (severed), which excludes therapy.")
+            Blocker("transected_cord", N_("The spinal cord is transected (severed), which excludes therapy."))
         )
     return blockers
 
@@ -121,17 +146,15 @@ def _grade(patient: PatientFacts, protocol: ProtocolRules) -> Blocker | None:
     grades = ", ".join(protocol.asia_grades)
     return Blocker(
         "asia_grade",
-        f"ASIA grade {patient.asia_grade} is not treated by {protocol.code} (grades {grades}).",
+        N_("ASIA grade %(grade)s is not treated by %(protocol)s (grades %(grades)s)."),
+        {"grade": patient.asia_grade, "protocol": protocol.code, "grades": grades},
     )
 
 
 def _closed(day: int, end: int | None, what: str, protocol: ProtocolRules) -> Blocker | None:
     if end is None or day <= end:
         return None
-    return Blocker(
-        "outside_window",
-        f"Day {day} after injury: the {what} window of {protocol.code} closed on day {end}.",
-    )
+    return Blocker("outside_window", _CLOSED[what], {"day": day, "protocol": protocol.code, "end": end})
 
 
 def eligibility(patient: PatientFacts, protocol: ProtocolRules, on: date) -> Eligibility:
@@ -160,10 +183,9 @@ def eligibility(patient: PatientFacts, protocol: ProtocolRules, on: date) -> Eli
 def _outside(day: int, start: int, end: int | None, what: str, protocol: ProtocolRules) -> Blocker | None:
     if start <= day and (end is None or day <= end):
         return None
+    template = _OUTSIDE[what] if end is not None else _OUTSIDE_OPEN[what]
     return Blocker(
-        "outside_window",
-        f"Day {day} after injury is outside the {what} window of {protocol.code} "
-        f"({_window_words(start, end)}).",
+        "outside_window", template, {"day": day, "protocol": protocol.code, "start": start, "end": end}
     )
 
 

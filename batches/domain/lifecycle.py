@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from core.errors import Blocker
+from core.i18n import N_, term
 
 
 class BatchStatus(StrEnum):
@@ -27,6 +28,18 @@ class BatchStatus(StrEnum):
     @property
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
+
+    @property
+    def words(self) -> str:
+        """The status as a sentence names it ("in culture"), a term the catalogue translates."""
+        return self.label.lower()
+
+
+# The status words refusals use (BatchStatus.words), for the catalogue.
+STATUS_WORDS = (
+    N_("awaiting receipt"), N_("received"), N_("in culture"), N_("harvested"), N_("pending release"),
+    N_("released"), N_("quarantined"), N_("rejected"), N_("infused"), N_("expired"), N_("discarded"),
+)  # fmt: skip
 
 
 S = BatchStatus
@@ -67,26 +80,30 @@ def check_transition(
 ) -> list[Blocker]:
     """Every reason the move ``current -> target`` is not allowed (empty when it is)."""
     if current == target:
-        return [Blocker("same_status", f"The batch is already {current.label.lower()}.")]
+        return [
+            Blocker("same_status", N_("The batch is already %(status)s."), {"status": term(current.words)})
+        ]
     if target not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.label.lower() for s in TRANSITIONS[current])) or "nothing (final status)"
+        allowed = [term(w) for w in sorted(s.words for s in TRANSITIONS[current])] or term(
+            N_("nothing (final status)")
+        )
         return [
             Blocker(
                 "illegal_transition",
-                f"A batch that is {current.label.lower()} cannot become {target.label.lower()}; "
-                f"it can become: {allowed}.",
+                N_("A batch that is %(status)s cannot become %(target)s; it can become: %(allowed)s."),
+                {"status": term(current.words), "target": term(target.words), "allowed": allowed},
             )
         ]
     if current == S.QUARANTINED and target in _PRE_RELEASE:
         if quarantined_from is None:
-            return [Blocker("quarantine_origin_unknown", "The status before quarantine is not recorded.")]
+            return [Blocker("quarantine_origin_unknown", N_("The status before quarantine is not recorded."))]
         expected = quarantine_exit(quarantined_from)
         if target != expected:
             return [
                 Blocker(
                     "illegal_transition",
-                    f"Lifting quarantine returns the batch to {expected.label.lower()}, "
-                    f"not {target.label.lower()}.",
+                    N_("Lifting quarantine returns the batch to %(expected)s, not %(target)s."),
+                    {"expected": term(expected.words), "target": term(target.words)},
                 )
             ]
     return []

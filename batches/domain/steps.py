@@ -12,6 +12,7 @@ from decimal import Decimal
 from batches.domain.lifecycle import BatchStatus
 from core.clock import in_future
 from core.errors import Blocker
+from core.i18n import N_, term
 
 S = BatchStatus
 
@@ -35,22 +36,42 @@ STEP_RULES: dict[str, StepRule] = {
     ),
 }
 STEP_KINDS = tuple(STEP_RULES)
+# The step kinds as refusals name them ("A seeding step needs ..."), for the catalogue.
+STEP_WORDS = (
+    N_("receipt"), N_("seeding"), N_("feeding"), N_("passage"), N_("cell_count"), N_("harvest"), N_("formulation"),
+)  # fmt: skip
 
 
 def check_step(kind: str, status: BatchStatus, values: dict[str, object]) -> list[Blocker]:
     """Every reason a ``kind`` step with ``values`` cannot be logged on a batch in ``status``."""
     rule = STEP_RULES.get(kind)
     if rule is None:
-        return [Blocker("unknown_step", f"'{kind}' is not a step; use one of: {', '.join(STEP_KINDS)}.")]
+        return [
+            Blocker(
+                "unknown_step",
+                N_("'%(kind)s' is not a step; use one of: %(kinds)s."),
+                {"kind": kind, "kinds": ", ".join(STEP_KINDS)},
+            )
+        ]
     blockers = []
     if status not in rule.allowed_in:
-        allowed = " or ".join(s.label.lower() for s in rule.allowed_in)
+        allowed = [term(w) for w in sorted(s.words for s in rule.allowed_in)]
         blockers.append(
-            Blocker("wrong_state", f"A {kind} step needs the batch {allowed}; it is {status.label.lower()}.")
+            Blocker(
+                "wrong_state",
+                N_("A %(kind)s step needs the batch %(allowed)s; it is %(status)s."),
+                {"kind": term(kind), "allowed": allowed, "status": term(status.words)},
+            )
         )
     missing = [name for name in rule.required if values.get(name) in (None, "")]
     if missing:
-        blockers.append(Blocker("missing_field", f"A {kind} step needs: {', '.join(missing)}."))
+        blockers.append(
+            Blocker(
+                "missing_field",
+                N_("A %(kind)s step needs: %(fields)s."),
+                {"kind": term(kind), "fields": ", ".join(missing)},
+            )
+        )
     return blockers
 
 
@@ -60,12 +81,13 @@ def check_performed_at(
     """A step happens in the past (never the future) and not before the batch's previous step."""
     blockers = []
     if in_future(performed_at, now):  # tolerates small clock drift between devices
-        blockers.append(Blocker("future_time", "The step time lies in the future."))
+        blockers.append(Blocker("future_time", N_("The step time lies in the future.")))
     if earliest is not None and performed_at < earliest:
         blockers.append(
             Blocker(
                 "before_previous_step",
-                f"The step time is before the batch's previous step ({earliest:%Y-%m-%d %H:%M}).",
+                N_("The step time is before the batch's previous step (%(earliest)s)."),
+                {"earliest": f"{earliest:%Y-%m-%d %H:%M}"},
             )
         )
     return blockers
@@ -92,15 +114,21 @@ def check_formulation(
     if not 1 <= doses <= limits.doses_per_batch:
         blockers.append(
             Blocker(
-                "dose_count", f"{doses} doses requested; the protocol allows 1 to {limits.doses_per_batch}."
+                "dose_count",
+                N_("%(doses)s doses requested; the protocol allows 1 to %(most)s."),
+                {"doses": doses, "most": limits.doses_per_batch},
             )
         )
     if not limits.min_cells_per_dose <= cells_per_dose <= limits.max_cells_per_dose:
         blockers.append(
             Blocker(
                 "dose_out_of_range",
-                f"{cells_per_dose:.3g} cells per dose is outside the protocol's range "
-                f"{limits.min_cells_per_dose:.3g}-{limits.max_cells_per_dose:.3g}.",
+                N_("%(cells)s cells per dose is outside the protocol's range %(low)s-%(high)s."),
+                {
+                    "cells": f"{cells_per_dose:.3g}",
+                    "low": f"{limits.min_cells_per_dose:.3g}",
+                    "high": f"{limits.max_cells_per_dose:.3g}",
+                },
             )
         )
     if limits.max_cells_per_kg is not None:
@@ -109,15 +137,24 @@ def check_formulation(
             blockers.append(
                 Blocker(
                     "dose_over_cap",
-                    f"{cells_per_dose:.3g} cells per dose exceeds this patient's cap of {cap:.3g} "
-                    f"({limits.max_cells_per_kg:.3g} cells/kg x {weight_kg} kg).",
+                    N_(
+                        "%(cells)s cells per dose exceeds this patient's cap of %(cap)s "
+                        "(%(per_kg)s cells/kg x %(weight)s kg)."
+                    ),
+                    {
+                        "cells": f"{cells_per_dose:.3g}",
+                        "cap": f"{cap:.3g}",
+                        "per_kg": f"{limits.max_cells_per_kg:.3g}",
+                        "weight": str(weight_kg),
+                    },
                 )
             )
     if harvested_cells is not None and doses * cells_per_dose > harvested_cells:
         blockers.append(
             Blocker(
                 "not_enough_cells",
-                f"{doses} x {cells_per_dose:.3g} cells needs more than the {harvested_cells:.3g} harvested.",
+                N_("%(doses)s x %(cells)s cells needs more than the %(harvested)s harvested."),
+                {"doses": doses, "cells": f"{cells_per_dose:.3g}", "harvested": f"{harvested_cells:.3g}"},
             )
         )
     return blockers
@@ -127,13 +164,18 @@ def check_serum(*, serum_kind: str, serum_therapy: str, batch_therapy: str) -> l
     """Autologous serum must be peripheral blood drawn for the same therapy."""
     blockers = []
     if serum_kind != "peripheral_blood":
-        blockers.append(Blocker("serum_not_blood", "The serum collection is not a peripheral-blood draw."))
+        blockers.append(
+            Blocker("serum_not_blood", N_("The serum collection is not a peripheral-blood draw."))
+        )
     if serum_therapy != batch_therapy:
         blockers.append(
             Blocker(
                 "serum_not_autologous",
-                f"The serum comes from therapy {serum_therapy}, not this batch's therapy {batch_therapy}: "
-                "autologous serum only.",
+                N_(
+                    "The serum comes from therapy %(serum_therapy)s, not this batch's therapy %(therapy)s: "
+                    "autologous serum only."
+                ),
+                {"serum_therapy": serum_therapy, "therapy": batch_therapy},
             )
         )
     return blockers

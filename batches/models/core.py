@@ -8,13 +8,30 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from batches.domain import BatchStatus
 from core.audit import audited
 
+# The batch status as people read it (the domain's BatchStatus.label, in the catalogue).
+STATUS_LABELS = {
+    BatchStatus.AWAITING_RECEIPT: _("Awaiting receipt"),
+    BatchStatus.RECEIVED: _("Received"),
+    BatchStatus.IN_CULTURE: _("In culture"),
+    BatchStatus.HARVESTED: _("Harvested"),
+    BatchStatus.PENDING_RELEASE: _("Pending release"),
+    BatchStatus.RELEASED: _("Released"),
+    BatchStatus.QUARANTINED: _("Quarantined"),
+    BatchStatus.REJECTED: _("Rejected"),
+    BatchStatus.INFUSED: _("Infused"),
+    BatchStatus.EXPIRED: _("Expired"),
+    BatchStatus.DISCARDED: _("Discarded"),
+}
+STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in BatchStatus]
+
 USER = settings.AUTH_USER_MODEL
-DIN_VALIDATOR = RegexValidator(r"^[A-NP-Z1-9][0-9]{12}$", "A DIN is 13 characters: FIN, year, sequence.")
-CODE_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9_-]{1,31}$", "Upper-case letters, digits, - and _ only.")
+DIN_VALIDATOR = RegexValidator(r"^[A-NP-Z1-9][0-9]{12}$", _("A DIN is 13 characters: FIN, year, sequence."))
+CODE_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9_-]{1,31}$", _("Upper-case letters, digits, - and _ only."))
 
 
 @audited
@@ -23,6 +40,10 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
 
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
@@ -30,13 +51,13 @@ class Clinic(models.Model):
 @audited
 class Location(models.Model):
     class Kind(models.TextChoices):
-        CLINIC = "clinic", "Clinic"
-        TRANSPORT = "transport", "Transport container"
-        RECEIVING = "receiving", "CPF receiving"
-        INCUBATOR = "incubator", "Incubator"
-        COLD_STORAGE = "cold_storage", "Cold storage"
-        QC_LAB = "qc_lab", "QC laboratory"
-        BEDSIDE = "bedside", "Bedside"
+        CLINIC = "clinic", _("Clinic")
+        TRANSPORT = "transport", _("Transport container")
+        RECEIVING = "receiving", _("CPF receiving")
+        INCUBATOR = "incubator", _("Incubator")
+        COLD_STORAGE = "cold_storage", _("Cold storage")
+        QC_LAB = "qc_lab", _("QC laboratory")
+        BEDSIDE = "bedside", _("Bedside")
 
     code = models.CharField(max_length=32, unique=True, validators=[CODE_VALIDATOR])
     name = models.CharField(max_length=200)
@@ -45,6 +66,10 @@ class Location(models.Model):
         Clinic, null=True, blank=True, on_delete=models.PROTECT, related_name="locations"
     )
     active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
 
     def __str__(self) -> str:
         return f"{self.code} - {self.name}"
@@ -59,16 +84,16 @@ class ProcessingProtocol(models.Model):
     """
 
     class Source(models.TextChoices):
-        BONE_MARROW = "bone_marrow", "Bone marrow"
-        ADIPOSE = "adipose", "Adipose tissue"
+        BONE_MARROW = "bone_marrow", _("Bone marrow")
+        ADIPOSE = "adipose", _("Adipose tissue")
 
     class Route(models.TextChoices):
-        IV = "iv", "Intravenous drip"
-        INTRATHECAL = "intrathecal", "Intrathecal injection"
+        IV = "iv", _("Intravenous drip")
+        INTRATHECAL = "intrathecal", _("Intrathecal injection")
 
     class Phase(models.TextChoices):
-        SUBACUTE = "subacute", "Sub-acute"
-        CHRONIC = "chronic", "Chronic"
+        SUBACUTE = "subacute", _("Sub-acute")
+        CHRONIC = "chronic", _("Chronic")
 
     code = models.CharField(max_length=32, validators=[CODE_VALIDATOR])
     version = models.PositiveIntegerField(default=1)
@@ -110,6 +135,8 @@ class ProcessingProtocol(models.Model):
     sources = models.TextField(blank=True, help_text="Where the numbers come from.")
 
     class Meta:
+        verbose_name = _("processing protocol")
+        verbose_name_plural = _("processing protocols")
         constraints = [
             models.UniqueConstraint(fields=["code", "version"], name="protocol_code_version_unique"),
             models.CheckConstraint(
@@ -132,23 +159,23 @@ class Patient(models.Model):
     """A pseudonymous patient: the clinic's code, never a name."""
 
     class Sex(models.TextChoices):
-        MALE = "male", "Male"
-        FEMALE = "female", "Female"
-        OTHER = "other", "Other"
-        UNKNOWN = "unknown", "Unknown"
+        MALE = "male", _("Male")
+        FEMALE = "female", _("Female")
+        OTHER = "other", _("Other")
+        UNKNOWN = "unknown", _("Unknown")
 
     class InjuryType(models.TextChoices):
-        CONTUSION = "contusion", "Contusion"
-        COMPRESSION = "compression", "Compression"
-        LACERATION = "laceration", "Laceration"
-        TRANSECTION = "transection", "Transection"
+        CONTUSION = "contusion", _("Contusion")
+        COMPRESSION = "compression", _("Compression")
+        LACERATION = "laceration", _("Laceration")
+        TRANSECTION = "transection", _("Transection")
 
     class AsiaGrade(models.TextChoices):
-        A = "A", "A (complete)"
-        B = "B", "B (sensory incomplete)"
-        C = "C", "C (motor incomplete)"
-        D = "D", "D (motor incomplete)"
-        E = "E", "E (normal)"
+        A = "A", _("A (complete)")
+        B = "B", _("B (sensory incomplete)")
+        C = "C", _("C (motor incomplete)")
+        D = "D", _("D (motor incomplete)")
+        E = "E", _("E (normal)")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
@@ -168,6 +195,8 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
         constraints = [
             models.UniqueConstraint(fields=["clinic", "code"], name="patient_code_unique_per_clinic")
         ]
@@ -188,7 +217,8 @@ class Therapy(models.Model):
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        verbose_name_plural = "therapies"
+        verbose_name = _("therapy")
+        verbose_name_plural = _("therapies")
 
     def __str__(self) -> str:
         return self.coi
@@ -199,9 +229,9 @@ class Collection(models.Model):
     """A harvest at the clinic (cell source) or a blood draw for autologous serum."""
 
     class Kind(models.TextChoices):
-        BONE_MARROW = "bone_marrow", "Bone marrow"
-        ADIPOSE = "adipose", "Adipose tissue"
-        PERIPHERAL_BLOOD = "peripheral_blood", "Peripheral blood (serum)"
+        BONE_MARROW = "bone_marrow", _("Bone marrow")
+        ADIPOSE = "adipose", _("Adipose tissue")
+        PERIPHERAL_BLOOD = "peripheral_blood", _("Peripheral blood (serum)")
 
     CELL_SOURCES = (Kind.BONE_MARROW, Kind.ADIPOSE)
 
@@ -213,6 +243,10 @@ class Collection(models.Model):
     volume_ml = models.DecimalField(max_digits=6, decimal_places=1, validators=[MinValueValidator(0.1)])
     registered_at = models.DateTimeField(auto_now_add=True)
     registered_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("collection")
+        verbose_name_plural = _("collections")
 
     def __str__(self) -> str:
         return f"{self.din} ({self.get_kind_display()})"
@@ -231,19 +265,18 @@ class Batch(models.Model):
     therapy = models.ForeignKey(Therapy, on_delete=models.PROTECT, related_name="batches")
     status = models.CharField(
         max_length=20,
-        choices=[(s.value, s.label) for s in BatchStatus],
+        choices=STATUS_CHOICES,
         default=BatchStatus.AWAITING_RECEIPT.value,
     )
-    quarantined_from = models.CharField(
-        max_length=20, blank=True, choices=[(s.value, s.label) for s in BatchStatus]
-    )
+    quarantined_from = models.CharField(max_length=20, blank=True, choices=STATUS_CHOICES)
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     # Changed by database triggers whenever a fact readiness depends on changes (batches/facts.py).
     facts_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
-        verbose_name_plural = "batches"
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
         indexes = [models.Index(fields=["status"], name="batch_status_idx")]
 
     def __str__(self) -> str:
@@ -267,7 +300,8 @@ class BatchFacts(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        verbose_name_plural = "batch facts"
+        verbose_name = _("batch facts")
+        verbose_name_plural = _("batch facts")
 
     def __str__(self) -> str:
         return f"facts of batch {self.batch_id} at version {self.version}"
@@ -278,10 +312,10 @@ class Dose(models.Model):
     """One division of the formulated product; infused into the batch's patient only."""
 
     class Status(models.TextChoices):
-        PENDING_RELEASE = "pending_release", "Pending release"
-        AVAILABLE = "available", "Available"
-        INFUSED = "infused", "Infused"
-        UNAVAILABLE = "unavailable", "Unavailable"
+        PENDING_RELEASE = "pending_release", _("Pending release")
+        AVAILABLE = "available", _("Available")
+        INFUSED = "infused", _("Infused")
+        UNAVAILABLE = "unavailable", _("Unavailable")
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="doses")
     number = models.PositiveIntegerField()
@@ -291,6 +325,8 @@ class Dose(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("dose")
+        verbose_name_plural = _("doses")
         ordering = ["batch", "number"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "number"], name="dose_number_unique_per_batch")
@@ -313,6 +349,8 @@ class IdentifierSequence(models.Model):
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("identifier sequence")
+        verbose_name_plural = _("identifier sequences")
         constraints = [
             models.UniqueConstraint(fields=["kind", "fin", "year"], name="identifier_sequence_unique")
         ]

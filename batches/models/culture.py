@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from batches.models.core import Batch, Collection, Location
 from core.audit import audited
@@ -34,6 +35,8 @@ class CustodyTransfer(models.Model):
     notes = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("custody transfer")
+        verbose_name_plural = _("custody transfers")
         ordering = ["batch", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "sequence"], name="custody_sequence_unique_per_batch")
@@ -51,13 +54,13 @@ class CultureStep(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RECEIPT = "receipt", "Receipt"
-        SEEDING = "seeding", "Seeding"
-        FEEDING = "feeding", "Feeding (media change)"
-        PASSAGE = "passage", "Passage"
-        CELL_COUNT = "cell_count", "Cell count"
-        HARVEST = "harvest", "Harvest"
-        FORMULATION = "formulation", "Formulation"
+        RECEIPT = "receipt", _("Receipt")
+        SEEDING = "seeding", _("Seeding")
+        FEEDING = "feeding", _("Feeding (media change)")
+        PASSAGE = "passage", _("Passage")
+        CELL_COUNT = "cell_count", _("Cell count")
+        HARVEST = "harvest", _("Harvest")
+        FORMULATION = "formulation", _("Formulation")
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="steps")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -92,6 +95,8 @@ class CultureStep(models.Model):
     volume_ml_per_dose = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
 
     class Meta:
+        verbose_name = _("culture step")
+        verbose_name_plural = _("culture steps")
         ordering = ["performed_at", "id"]
         indexes = [models.Index(fields=["batch", "kind", "performed_at"], name="step_batch_kind_idx")]
         constraints = [
@@ -110,11 +115,11 @@ class Finding(models.Model):
     """Something QA must assess before release: custody gap, excursion, identity failure..."""
 
     class Kind(models.TextChoices):
-        IDENTITY_MISMATCH = "identity_mismatch", "Identity check failed"
-        CUSTODY_GAP = "custody_gap", "Custody gap"
-        TEMPERATURE_EXCURSION = "temperature_excursion", "Temperature excursion"
-        SEAL_BROKEN = "seal_broken", "Seal not intact"
-        LATE_RECEIPT = "late_receipt", "Received later than the protocol allows"
+        IDENTITY_MISMATCH = "identity_mismatch", _("Identity check failed")
+        CUSTODY_GAP = "custody_gap", _("Custody gap")
+        TEMPERATURE_EXCURSION = "temperature_excursion", _("Temperature excursion")
+        SEAL_BROKEN = "seal_broken", _("Seal not intact")
+        LATE_RECEIPT = "late_receipt", _("Received later than the protocol allows")
 
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="findings")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -133,6 +138,8 @@ class Finding(models.Model):
     assessment = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
         ordering = ["occurred_at", "id"]
 
     def __str__(self) -> str:

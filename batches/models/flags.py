@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from batches.models.core import Batch
 from core.audit import audited
@@ -22,19 +23,19 @@ class Flag(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CULTURE_DUE_SOON = "culture_due_soon", "Culture maximum within 2 days"
-        CULTURE_OVERDUE = "culture_overdue", "Culture past its maximum without harvest"
-        FEEDING_OVERDUE = "feeding_overdue", "No feeding within the feeding interval"
-        SEEDING_OVERDUE = "seeding_overdue", "Received but not seeded in time"
-        CULTURE_AT_RISK = "culture_at_risk", "Projected to miss the target dose"
-        QC_LATE = "qc_late", "QC result past its turnaround"
-        DOSE_EXPIRING = "dose_expiring", "Dose expiring with no infusion scheduled"
-        INDICATION_WINDOW = "indication_window", "Infusion window closes before the projected ready day"
+        CULTURE_DUE_SOON = "culture_due_soon", _("Culture maximum within 2 days")
+        CULTURE_OVERDUE = "culture_overdue", _("Culture past its maximum without harvest")
+        FEEDING_OVERDUE = "feeding_overdue", _("No feeding within the feeding interval")
+        SEEDING_OVERDUE = "seeding_overdue", _("Received but not seeded in time")
+        CULTURE_AT_RISK = "culture_at_risk", _("Projected to miss the target dose")
+        QC_LATE = "qc_late", _("QC result past its turnaround")
+        DOSE_EXPIRING = "dose_expiring", _("Dose expiring with no infusion scheduled")
+        INDICATION_WINDOW = "indication_window", _("Infusion window closes before the projected ready day")
 
     class Severity(models.TextChoices):
-        INFO = "info", "Info"
-        WARNING = "warning", "Warning"
-        CRITICAL = "critical", "Critical"
+        INFO = "info", _("Info")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="flags")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -51,6 +52,8 @@ class Flag(models.Model):
     acknowledgement_note = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
         ordering = ["-first_seen_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -79,8 +82,8 @@ class Notification(models.Model):
     """One message to one user about a flag that opened or escalated; the web UI lists unread ones."""
 
     class Event(models.TextChoices):
-        OPENED = "opened", "Opened"
-        ESCALATED = "escalated", "Escalated"
+        OPENED = "opened", _("Opened")
+        ESCALATED = "escalated", _("Escalated")
 
     flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="notifications")
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
@@ -90,6 +93,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "id"]
         constraints = [
             # A flag that stays open (or falls back and rises again) never notifies twice at one severity.

@@ -27,6 +27,7 @@ from core import scan
 from core.audit import audit_context
 from core.clock import in_future
 from core.errors import Blocker, DomainError
+from core.i18n import N_, nested
 from core.roles import Role, require_role
 
 # Values a step may carry, besides when/who/what-was-scanned.
@@ -62,7 +63,7 @@ def step_record(
     or with doses outside the protocol or over the patient's cells/kg cap.
     Field values out of range raise ValidationError. Technicians only (NotPermitted).
     """
-    require_role(actor, Role.TECHNICIAN, action="log culture steps")
+    require_role(actor, Role.TECHNICIAN, action=N_("log culture steps"))
     unknown = set(values) - set(STEP_FIELDS)
     if unknown:
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
@@ -102,9 +103,9 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
     A formulation is not amended: its doses exist; reject and re-formulate.
     Technicians and QA only (NotPermitted).
     """
-    require_role(actor, Role.TECHNICIAN, Role.QA, action="correct culture steps")
+    require_role(actor, Role.TECHNICIAN, Role.QA, action=N_("correct culture steps"))
     if not reason.strip():
-        raise DomainError([Blocker("reason_required", "A correction needs a reason.")])
+        raise DomainError([Blocker("reason_required", N_("A correction needs a reason."))])
     unknown = set(values) - {*STEP_FIELDS, "performed_at"}
     if unknown:
         raise TypeError(f"unknown step values: {', '.join(sorted(unknown))}")
@@ -120,14 +121,14 @@ def step_amend(*, step: CultureStep, actor: Any, reason: str, **values: Any) -> 
         blockers = []
         if CultureStep.objects.filter(amends=original).exists():
             blockers.append(
-                Blocker("already_amended", "This step was already corrected; correct the latest version.")
+                Blocker("already_amended", N_("This step was already corrected; correct the latest version."))
             )
         if original.kind == "formulation":
             blockers.append(
-                Blocker("not_amendable", "A formulation cannot be corrected once its doses exist.")
+                Blocker("not_amendable", N_("A formulation cannot be corrected once its doses exist."))
             )
         if values.get("performed_at") and in_future(values["performed_at"], timezone.now()):
-            blockers.append(Blocker("future_time", "The step time lies in the future."))
+            blockers.append(Blocker("future_time", N_("The step time lies in the future.")))
         if blockers:
             raise DomainError(blockers)
         amendment = CultureStep.objects.get(pk=original.pk)
@@ -157,10 +158,16 @@ def _resolve_serum(serum_din: str | None) -> tuple[Collection | None, list[Block
     try:
         din = scan.parse_din(serum_din).din
     except scan.ScanError as error:
-        return None, [Blocker("invalid_identifier", f"Serum collection: {error}")]
+        return None, [
+            Blocker(
+                "invalid_identifier",
+                N_("Serum collection: %(problem)s"),
+                {"problem": nested(error.detail, error.params)},
+            )
+        ]
     serum = Collection.objects.select_related("therapy").filter(din=din).first()
     if serum is None:
-        return None, [Blocker("unknown_serum", f"No collection with DIN {din}.")]
+        return None, [Blocker("unknown_serum", N_("No collection with DIN %(din)s."), {"din": din})]
     return serum, []
 
 
@@ -180,7 +187,9 @@ def _kind_blockers(
     if kind == "seeding" and protocol.uses_autologous_serum and not serum_din:
         blockers.append(
             Blocker(
-                "missing_field", f"Protocol {protocol.code} uses autologous serum: give serum_collection."
+                "missing_field",
+                N_("Protocol %(protocol)s uses autologous serum: give serum_collection."),
+                {"protocol": protocol.code},
             )
         )
     if serum is not None:

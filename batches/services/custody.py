@@ -15,6 +15,7 @@ from batches.models import Batch, CustodyTransfer, Finding, Location
 from batches.services.identity import scan_verify
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
+from core.i18n import N_, term
 from core.roles import Role, require_role
 
 
@@ -41,7 +42,7 @@ def custody_transfer(
     or a broken seal is recorded as a finding too. Findings block release
     until QA assesses them. Technicians only (NotPermitted).
     """
-    require_role(actor, Role.TECHNICIAN, action="record custody transfers")
+    require_role(actor, Role.TECHNICIAN, action=N_("record custody transfers"))
     read = scan_verify(
         batch=batch, scanned_identifier=scanned_identifier, action="custody transfer", actor=actor
     )
@@ -87,12 +88,26 @@ def _refuse_if_invalid(
     blockers = check_performed_at(performed_at, now, previous.performed_at if previous else None)
     if BatchStatus(batch.status) in TERMINAL:
         blockers.append(
-            Blocker("wrong_state", f"The batch is {batch.get_status_display().lower()}: no more transfers.")
+            Blocker(
+                "wrong_state",
+                N_("The batch is %(status)s: no more transfers."),
+                {"status": term(BatchStatus(batch.status).words)},
+            )
         )
     if not to_location.active:
-        blockers.append(Blocker("inactive_location", f"Location {to_location.code} is not in use."))
+        blockers.append(
+            Blocker(
+                "inactive_location",
+                N_("Location %(location)s is not in use."),
+                {"location": to_location.code},
+            )
+        )
     if previous and previous.to_location_id == to_location.pk:
-        blockers.append(Blocker("same_location", f"The batch is already at {to_location.code}."))
+        blockers.append(
+            Blocker(
+                "same_location", N_("The batch is already at %(location)s."), {"location": to_location.code}
+            )
+        )
     if blockers:
         raise DomainError(blockers)
 

@@ -11,6 +11,7 @@ from batches.models import Batch, Finding
 from core import scan
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
+from core.i18n import N_
 
 
 def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: Any = None) -> scan.Scan:
@@ -23,7 +24,7 @@ def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: An
     though the action itself changes nothing.
     """
     read, problem = _scan_problem(batch.din, scanned_identifier)
-    if read is not None:
+    if read is not None or problem is None:
         return read
     with transaction.atomic(), audit_context(actor=actor, reason=f"identity check failed at {action}"):
         # A finding blocks release: the batch lock makes a release decide before or after it.
@@ -31,19 +32,23 @@ def scan_verify(*, batch: Batch, scanned_identifier: str, action: str, actor: An
         Finding.objects.create(
             batch=batch,
             kind=Finding.Kind.IDENTITY_MISMATCH,
-            detail=f"{action}: {problem}",
+            detail=f"{action}: {problem.english}",
             occurred_at=timezone.now(),
             recorded_by=actor if getattr(actor, "pk", None) else None,
             scanned_identifier=scanned_identifier[:40],
         )
-    raise DomainError([Blocker("identity_mismatch", problem)])
+    raise DomainError([problem])
 
 
-def _scan_problem(expected_din: str, scanned: str) -> tuple[scan.Scan | None, str]:
+def _scan_problem(expected_din: str, scanned: str) -> tuple[scan.Scan | None, Blocker | None]:
     try:
         read = scan.parse_din(scanned, require_check=True)
     except scan.ScanError as error:
-        return None, error.message
+        return None, error.blocker("identity_mismatch")
     if read.din != expected_din:
-        return None, f"Scanned item {read.din} is not batch {expected_din}: wrong item."
-    return read, ""
+        return None, Blocker(
+            "identity_mismatch",
+            N_("Scanned item %(scanned)s is not batch %(din)s: wrong item."),
+            {"scanned": read.din, "din": expected_din},
+        )
+    return read, None

@@ -16,13 +16,14 @@ from batches.models import Batch, Clinic, Collection, Patient, ProcessingProtoco
 from core.audit import audit_context
 from core.clock import collection_date_errors, in_future, patient_date_errors
 from core.errors import Blocker, DomainError
+from core.i18n import N_
 from core.roles import Role, require_own_clinic, require_role
 
 
 def clinic_create(*, code: str, name: str, actor: Any = None) -> Clinic:
     """Register a clinic (reference data): by an admin, or with no actor (``create_clinic`` at a shell)."""
     if actor is not None:
-        require_role(actor, Role.ADMIN, action="register clinics")
+        require_role(actor, Role.ADMIN, action=N_("register clinics"))
     with transaction.atomic(), audit_context(actor=actor, reason="clinic registered"):
         clinic = Clinic(code=code, name=name)
         clinic.full_clean()
@@ -66,8 +67,8 @@ def patient_create(*, clinic: Clinic, actor: Any = None, **fields: Any) -> Patie
     plausible (``core.clock``): a ValidationError names the field.
     By the clinic's side only: its system or its coordinator (NotPermitted otherwise).
     """
-    require_role(actor, Role.COORDINATOR, action="register patients", clinic_system=True)
-    require_own_clinic(actor, clinic.pk, action="register patients")
+    require_role(actor, Role.COORDINATOR, action=N_("register patients"), clinic_system=True)
+    require_own_clinic(actor, clinic.pk, action=N_("register patients"))
     with transaction.atomic(), audit_context(actor=actor, reason="patient registered"):
         patient = Patient(clinic=clinic, **fields)
         patient.full_clean()
@@ -94,13 +95,17 @@ def therapy_create(
     reason and nothing is created. The answer is kept on the therapy. By the
     patient's clinic only: its system or its coordinator (NotPermitted otherwise).
     """
-    require_role(actor, Role.COORDINATOR, action="open therapies", clinic_system=True)
-    require_own_clinic(actor, patient.clinic_id, action="open therapies")
+    require_role(actor, Role.COORDINATOR, action=N_("open therapies"), clinic_system=True)
+    require_own_clinic(actor, patient.clinic_id, action=N_("open therapies"))
     answer = eligibility(PatientFacts.of(patient), ProtocolRules.of(protocol), on or timezone.localdate())
     blockers = list(answer.blockers)
     if not protocol.active:
         blockers.append(
-            Blocker("protocol_inactive", f"Protocol {protocol} is no longer used for new therapies.")
+            Blocker(
+                "protocol_inactive",
+                N_("Protocol %(protocol)s is no longer used for new therapies."),
+                {"protocol": str(protocol)},
+            )
         )
     if blockers:
         raise DomainError(blockers)
@@ -132,8 +137,8 @@ def collection_create(
     collection lies in the future (else DomainError). Logged by the patient's clinic (its system or
     coordinator) or by a technician at intake (NotPermitted otherwise).
     """
-    require_role(actor, Role.COORDINATOR, Role.TECHNICIAN, action="log collections", clinic_system=True)
-    require_own_clinic(actor, therapy.patient.clinic_id, action="log collections")
+    require_role(actor, Role.COORDINATOR, Role.TECHNICIAN, action=N_("log collections"), clinic_system=True)
+    require_own_clinic(actor, therapy.patient.clinic_id, action=N_("log collections"))
     errors = collection_date_errors(
         collected_on=timezone.localdate(collected_at), injury_date=therapy.patient.injury_date
     )
@@ -141,7 +146,7 @@ def collection_create(
         raise ValidationError(errors)
     blockers = []
     if in_future(collected_at, timezone.now()):
-        blockers.append(Blocker("future_time", "The collection time lies in the future."))
+        blockers.append(Blocker("future_time", N_("The collection time lies in the future.")))
     if kind in Collection.CELL_SOURCES:
         closed = in_harvest_window(
             PatientFacts.of(therapy.patient),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import Blocker
+from core.i18n import N_
 
 QUALITATIVE = {"sterility": ("no_growth", "growth"), "mycoplasma": ("negative", "positive")}
 QUANTITATIVE = (
@@ -52,19 +53,37 @@ def find_spec(specs: list[dict[str, Any]], test: str) -> dict[str, Any] | None:
 def check_input(test: str, value: Decimal | None, result: str, spec: dict[str, Any] | None) -> list[Blocker]:
     """Every reason a result cannot be recorded as given."""
     if test not in TESTS:
-        return [Blocker("unknown_test", f"'{test}' is not a QC test; use one of: {', '.join(TESTS)}.")]
+        return [
+            Blocker(
+                "unknown_test",
+                N_("'%(test)s' is not a QC test; use one of: %(tests)s."),
+                {"test": test, "tests": ", ".join(TESTS)},
+            )
+        ]
     if spec is None:
-        return [Blocker("test_not_required", f"The protocol does not specify a {test} test.")]
+        return [
+            Blocker("test_not_required", N_("The protocol does not specify a %(test)s test."), {"test": test})
+        ]
     if test in QUALITATIVE:
         if result not in QUALITATIVE[test]:
             return [
-                Blocker("invalid_result", f"{test} result must be one of: {', '.join(QUALITATIVE[test])}.")
+                Blocker(
+                    "invalid_result",
+                    N_("%(test)s result must be one of: %(results)s."),
+                    {"test": test, "results": ", ".join(QUALITATIVE[test])},
+                )
             ]
         return []
     if value is None:
-        return [Blocker("invalid_result", f"{test} needs a numeric value.")]
+        return [Blocker("invalid_result", N_("%(test)s needs a numeric value."), {"test": test})]
     if value < 0 or (test not in ("endotoxin", "viable_cell_count") and value > 100):
-        return [Blocker("invalid_result", f"{value} is not a possible {test} value.")]
+        return [
+            Blocker(
+                "invalid_result",
+                N_("%(value)s is not a possible %(test)s value."),
+                {"value": str(value), "test": test},
+            )
+        ]
     return []
 
 

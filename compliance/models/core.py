@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audited
 
@@ -29,6 +30,10 @@ class User(AbstractUser):
         related_name="users",
         help_text="Set for clinic coordinators: they see their own clinic only.",
     )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.username})" if self.full_name else self.username
@@ -69,9 +74,10 @@ class AuditEntry(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = _("audit entry")
         ordering = ["seq"]
         indexes = [models.Index(fields=["table_name", "object_pk", "seq"], name="audit_object_idx")]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.table_name}:{self.object_pk}"
@@ -85,6 +91,8 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
     class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_single_row")]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audited
 
@@ -22,10 +23,10 @@ class Signature(models.Model):
     """
 
     class Meaning(models.TextChoices):
-        AUTHORED = "authored", "Authored"
-        REVIEWED = "reviewed", "Reviewed"
-        VERIFIED = "verified", "Verified"
-        APPROVED = "approved", "Approved"
+        AUTHORED = "authored", _("Authored")
+        REVIEWED = "reviewed", _("Reviewed")
+        VERIFIED = "verified", _("Verified")
+        APPROVED = "approved", _("Approved")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     signer = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="signatures")
@@ -44,6 +45,8 @@ class Signature(models.Model):
     )
 
     class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
         ordering = ["signed_at"]
         indexes = [models.Index(fields=["record_type", "record_id"], name="signature_record_idx")]
         constraints = [
@@ -82,6 +85,8 @@ class QcResult(models.Model):
     )
 
     class Meta:
+        verbose_name = _("QC result")
+        verbose_name_plural = _("QC results")
         ordering = ["tested_at", "id"]
 
     def __str__(self) -> str:
@@ -91,13 +96,13 @@ class QcResult(models.Model):
 @audited
 class Deviation(models.Model):
     class Severity(models.TextChoices):
-        MINOR = "minor", "Minor"
-        MAJOR = "major", "Major"
-        CRITICAL = "critical", "Critical"
+        MINOR = "minor", _("Minor")
+        MAJOR = "major", _("Major")
+        CRITICAL = "critical", _("Critical")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     batch = models.ForeignKey("batches.Batch", on_delete=models.PROTECT, related_name="deviations")
@@ -126,6 +131,8 @@ class Deviation(models.Model):
     )
 
     class Meta:
+        verbose_name = _("deviation")
+        verbose_name_plural = _("deviations")
         ordering = ["opened_at"]
 
     def __str__(self) -> str:
@@ -142,6 +149,8 @@ class ChecklistTemplate(models.Model):
     effective_from = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("checklist template")
+        verbose_name_plural = _("checklist templates")
         constraints = [
             models.UniqueConstraint(fields=["code", "version"], name="checklist_code_version_unique")
         ]
@@ -162,6 +171,8 @@ class ChecklistItem(models.Model):
     scope = models.CharField(max_length=40, help_text="Which part of the batch record a signature covers.")
 
     class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
         ordering = ["template", "position"]
         constraints = [
             models.UniqueConstraint(fields=["template", "code"], name="checklist_item_code_unique")
@@ -174,8 +185,8 @@ class ChecklistItem(models.Model):
 @audited
 class ReleaseDecision(models.Model):
     class Decision(models.TextChoices):
-        RELEASE = "release", "Release"
-        REJECT = "reject", "Reject"
+        RELEASE = "release", _("Release")
+        REJECT = "reject", _("Reject")
 
     batch = models.ForeignKey("batches.Batch", on_delete=models.PROTECT, related_name="release_decisions")
     decision = models.CharField(max_length=10, choices=Decision.choices)
@@ -184,6 +195,8 @@ class ReleaseDecision(models.Model):
     decided_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("release decision")
+        verbose_name_plural = _("release decisions")
         ordering = ["decided_at"]
 
     def __str__(self) -> str:
@@ -193,9 +206,9 @@ class ReleaseDecision(models.Model):
 @audited
 class Infusion(models.Model):
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CANCELLED = "cancelled", "Cancelled"
-        ADMINISTERED = "administered", "Administered"
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+        ADMINISTERED = "administered", _("Administered")
 
     ACTIVE = (Status.SCHEDULED, Status.ADMINISTERED)
 
@@ -218,6 +231,8 @@ class Infusion(models.Model):
     scanned_identifier = models.CharField(max_length=40, blank=True)
 
     class Meta:
+        verbose_name = _("infusion")
+        verbose_name_plural = _("infusions")
         ordering = ["scheduled_for"]
         constraints = [
             # The database, not the application, guarantees one active infusion per dose.
@@ -250,6 +265,8 @@ class AdministrationAttempt(models.Model):
     refusal_detail = models.TextField()
 
     class Meta:
+        verbose_name = _("administration attempt")
+        verbose_name_plural = _("administration attempts")
         ordering = ["attempted_at", "id"]
 
     def __str__(self) -> str:
@@ -259,8 +276,8 @@ class AdministrationAttempt(models.Model):
 @audited
 class InfusionObservation(models.Model):
     class Kind(models.TextChoices):
-        ADVERSE_EVENT = "adverse_event", "Adverse event"
-        FOLLOW_UP = "follow_up", "Follow-up"
+        ADVERSE_EVENT = "adverse_event", _("Adverse event")
+        FOLLOW_UP = "follow_up", _("Follow-up")
 
     infusion = models.ForeignKey(Infusion, on_delete=models.PROTECT, related_name="observations")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -270,6 +287,8 @@ class InfusionObservation(models.Model):
     recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("infusion observation")
+        verbose_name_plural = _("infusion observations")
         ordering = ["observed_at"]
 
     def __str__(self) -> str:
@@ -296,6 +315,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(clinic__isnull=True, user__isnull=False)

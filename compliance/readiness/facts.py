@@ -34,7 +34,10 @@ def _patient_blockers(patient: PatientFacts, protocol: ProtocolRules, at: dt.dat
         if b.code not in ("outside_window", "invalid_date")
     ]
     window = in_infusion_window(patient, protocol, on)
-    return [*(Blocker("patient_ineligible", b.detail) for b in exclusions), *([window] if window else [])]
+    return [
+        *(Blocker("patient_ineligible", b.detail, b.params) for b in exclusions),
+        *([window] if window else []),
+    ]
 
 
 def patient_blockers(batch: Batch, at: dt.datetime) -> list[Blocker]:
@@ -59,7 +62,7 @@ class ReadinessFacts:
     release_signature_valid: bool | None
     qc_pending: tuple[str, ...]
     qc_failed: tuple[str, ...]
-    open_deviations: tuple[str, ...]
+    open_deviations: tuple[tuple[str, str], ...]  # (severity code, description): words chosen by the reader
     doses: tuple[rd.DoseState, ...]
     patient: PatientFacts
     protocol: ProtocolRules
@@ -101,9 +104,7 @@ def batch_facts(
         release_changes=release.changed,
         qc_pending=qc.pending,
         qc_failed=qc.failed,
-        open_deviations=tuple(
-            f"{d.get_severity_display()} deviation open: {d.description}" for d in blocking_deviations(batch)
-        ),
+        open_deviations=tuple((d.severity, d.description) for d in blocking_deviations(batch)),
         doses=doses,
         patient=PatientFacts.of(batch.therapy.patient),
         protocol=ProtocolRules.of(batch.therapy.protocol),

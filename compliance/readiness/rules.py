@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from compliance.domain.blockers import deviation_open, qc_failed, qc_pending, signature_invalid
 from core.errors import Blocker
-from core.i18n import N_
+from core.i18n import N_, term
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class BatchState:
     release_signature_valid: bool | None  # None: never released
     qc_pending: tuple[str, ...]  # tests without a result
     qc_failed: tuple[str, ...]  # latest result out of specification
-    open_deviations: tuple[str, ...]  # blocking ones, described
+    open_deviations: tuple[tuple[str, str], ...]  # blocking ones: (severity code, description)
     patient_blockers: tuple[Blocker, ...]  # exclusions and the infusion window at T
     doses: tuple[DoseState, ...]
     release_changes: tuple[str, ...] = ()  # record sections changed since the release signature
@@ -77,7 +78,7 @@ def readiness(state: BatchState, at: dt.datetime) -> Readiness:
     common = _batch_blockers(state) + list(state.patient_blockers)
     doses = tuple(_dose_readiness(dose, common, at) for dose in state.doses)
     if not doses:
-        common.append(Blocker("no_doses", "The batch has not been formulated into doses."))
+        common.append(Blocker("no_doses", N_("The batch has not been formulated into doses.")))
     ready = any(dose.ready for dose in doses)
     blockers = common if common or ready else _union(doses)
     return Readiness(ready, tuple(blockers), doses)
@@ -86,37 +87,45 @@ def readiness(state: BatchState, at: dt.datetime) -> Readiness:
 def _batch_blockers(state: BatchState) -> list[Blocker]:
     blockers = []
     if state.status == "quarantined":
-        blockers.append(Blocker("quarantined", "The batch is quarantined."))
+        blockers.append(Blocker("quarantined", N_("The batch is quarantined.")))
     elif state.status != "released":
         blockers.append(
-            Blocker("not_released", f"The batch is {state.status.replace('_', ' ')}, not released by QA.")
+            Blocker(
+                "not_released",
+                N_("The batch is %(status)s, not released by QA."),
+                {"status": term(state.status.replace("_", " "))},
+            )
         )
     if state.release_signature_valid is False:
-        blockers.append(Blocker("signature_invalid", _signature_invalid_detail(state.release_changes)))
-    blockers += [Blocker("qc_pending", f"{test} result missing") for test in state.qc_pending]
-    blockers += [Blocker("qc_failed", f"{test} result out of specification") for test in state.qc_failed]
-    blockers += [Blocker("deviation_open", detail) for detail in state.open_deviations]
+        blockers.append(signature_invalid(state.release_changes))
+    blockers += [qc_pending(test) for test in state.qc_pending]
+    blockers += [qc_failed(test) for test in state.qc_failed]
+    blockers += [deviation_open(severity, text) for severity, text in state.open_deviations]
     return blockers
-
-
-def _signature_invalid_detail(changed: tuple[str, ...]) -> str:
-    what = f" ({', '.join(changed)})" if changed else ""
-    return (
-        f"The batch record changed after the QA release signature{what}: "
-        "QA must review the change and re-sign the release or reject the batch."
-    )
 
 
 def _dose_readiness(dose: DoseState, common: list[Blocker], at: dt.datetime) -> DoseReadiness:
     own = []
     if dose.status == "infused":
-        own.append(Blocker("already_infused", f"Dose {dose.dose_id} has been infused."))
+        own.append(Blocker("already_infused", N_("Dose %(dose)s has been infused."), {"dose": dose.dose_id}))
     elif dose.active_infusion_id:
-        own.append(Blocker("already_scheduled", f"Dose {dose.dose_id} already has a scheduled infusion."))
+        own.append(
+            Blocker(
+                "already_scheduled",
+                N_("Dose %(dose)s already has a scheduled infusion."),
+                {"dose": dose.dose_id},
+            )
+        )
     if dose.expires_at is not None and at >= dose.expires_at:
-        own.append(Blocker("expired", f"Dose {dose.dose_id} expires at {dose.expires_at:%Y-%m-%d %H:%M %Z}."))
+        own.append(
+            Blocker(
+                "expired",
+                N_("Dose %(dose)s expires at %(expires)s."),
+                {"dose": dose.dose_id, "expires": f"{dose.expires_at:%Y-%m-%d %H:%M %Z}"},
+            )
+        )
     elif dose.status == "unavailable":
-        own.append(Blocker("dose_unavailable", f"Dose {dose.dose_id} is not available."))
+        own.append(Blocker("dose_unavailable", N_("Dose %(dose)s is not available."), {"dose": dose.dose_id}))
     if dose.status != "infused":
         own += _storage_blockers(dose, at)
     blockers = tuple(common + own)
@@ -160,5 +169,5 @@ def _union(doses: tuple[DoseReadiness, ...]) -> list[Blocker]:
     seen: dict[tuple[str, str], Blocker] = {}
     for dose in doses:
         for blocker in dose.blockers:
-            seen.setdefault((blocker.code, blocker.detail), blocker)
+            seen.setdefault((blocker.code, blocker.english), blocker)
     return list(seen.values())

@@ -49,7 +49,7 @@ def facts_to_json(facts: ReadinessFacts, *, therapy_id: int) -> dict[str, Any]:
         "release_changes": list(facts.release_changes),
         "qc_pending": list(facts.qc_pending),
         "qc_failed": list(facts.qc_failed),
-        "open_deviations": list(facts.open_deviations),
+        "open_deviations": [list(d) for d in facts.open_deviations],
         "doses": [
             [
                 d.dose_id,
@@ -103,7 +103,7 @@ def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
             release_changes=tuple(data["release_changes"]),
             qc_pending=tuple(data["qc_pending"]),
             qc_failed=tuple(data["qc_failed"]),
-            open_deviations=tuple(data["open_deviations"]),
+            open_deviations=tuple((severity, text) for severity, text in data["open_deviations"]),
             doses=tuple(
                 rd.DoseState(
                     dose_id,
@@ -265,9 +265,6 @@ class _Reads:
         self.storage = storage_facts(ids)
 
 
-_SEVERITY = dict(Deviation.Severity.choices)
-
-
 def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
     """``batch_facts`` from rows already read (pure): the same facts, field by field."""
     pending, failed = _qc(batch, reads.qc[batch.pk])
@@ -289,9 +286,7 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
         release_changes=release.changed,
         qc_pending=pending,
         qc_failed=failed,
-        open_deviations=tuple(
-            f"{_SEVERITY.get(d.severity, d.severity)} deviation open: {d.description}" for d in blocking
-        ),
+        open_deviations=tuple((d.severity, d.description) for d in blocking),
         doses=tuple(doses),
         patient=PatientFacts.of(batch.therapy.patient),
         protocol=ProtocolRules.of(batch.therapy.protocol),

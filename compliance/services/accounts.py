@@ -8,10 +8,12 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from batches.models import Clinic
 from compliance.models import User
 from core.audit import audit_context
+from core.i18n import N_
 from core.roles import Role, ensure_role_groups, require_role
 
 
@@ -33,11 +35,16 @@ def user_create(
     no role is checked; an actor must hold the admin role.
     """
     if actor is not None:
-        require_role(actor, Role.ADMIN, action="create accounts")
+        require_role(actor, Role.ADMIN, action=N_("create accounts"))
     if role == Role.COORDINATOR and clinic is None:
-        raise ValidationError({"clinic": "A coordinator must belong to a clinic."})
+        raise ValidationError({"clinic": gettext("A coordinator must belong to a clinic.")})
     if role != Role.COORDINATOR and clinic is not None:
-        raise ValidationError({"clinic": f"Only coordinators belong to a clinic, not the {role} role."})
+        raise ValidationError(
+            {
+                "clinic": gettext("Only coordinators belong to a clinic, not the %(role)s role.")
+                % {"role": role}
+            }
+        )
     user = User(username=username, full_name=full_name, clinic=clinic, is_staff=role == Role.ADMIN)
     if validate:
         validate_password(password, user)

@@ -17,7 +17,7 @@ from compliance.services.signatures import (
 )
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
-from core.i18n import N_
+from core.i18n import N_, nested, term
 from core.roles import Role, has_role
 
 
@@ -105,7 +105,9 @@ def _signable_entries(batch: Batch, pairs: list[tuple[str, str]], actor: User) -
         if refusal is not None:
             blockers.append(
                 Blocker(
-                    refusal.code, N_("Item %(item)s: %(reason)s"), {"item": code, "reason": refusal.message}
+                    refusal.code,
+                    N_("Item %(item)s: %(reason)s"),
+                    {"item": code, "reason": nested(refusal.detail, refusal.params)},
                 )
             )
         entries.append(entry)
@@ -126,7 +128,7 @@ def signing_refusal(batch: Batch, entry: ItemStatus, actor: User, meaning: str) 
     except DomainError as error:
         return error.blockers[0]
     except NotPermitted as error:
-        return Blocker(error.code, error.detail, getattr(error, "params", None) or {})
+        return Blocker(error.code, error.detail, error.params)
     return None
 
 
@@ -134,7 +136,15 @@ def _signable_entry(batch: Batch, item_code: str, actor: User, meaning: str) -> 
     status = checklist_status(batch)
     entry = next((i for i in status.items if i.item.code == item_code), None)
     if entry is None:
-        raise DomainError([Blocker("unknown_item", f"No checklist item '{item_code}' in {status.template}.")])
+        raise DomainError(
+            [
+                Blocker(
+                    "unknown_item",
+                    N_("No checklist item '%(item)s' in %(template)s."),
+                    {"item": item_code, "template": str(status.template)},
+                )
+            ]
+        )
     _check_signer(batch, entry, actor, meaning)
     return entry
 
@@ -143,31 +153,42 @@ def _check_signer(batch: Batch, entry: ItemStatus, actor: User, meaning: str) ->
     item = entry.item
     if meaning not in ("reviewed", "verified"):
         raise DomainError(
-            [Blocker("invalid_meaning", "A checklist signature means 'reviewed' or 'verified'.")]
+            [Blocker("invalid_meaning", N_("A checklist signature means 'reviewed' or 'verified'."))]
         )
     allowed = (Role(item.role),) if meaning == "reviewed" else (Role(item.role), Role.QA)
     if not has_role(actor, *allowed):
+        template = (
+            N_("Item '%(item)s' is reviewed by %(roles)s staff.")
+            if meaning == "reviewed"
+            else N_("Item '%(item)s' is verified by %(roles)s staff.")
+        )
         raise NotPermitted(
-            f"Item '{item.code}' is {meaning} by {' or '.join(r.value for r in allowed)} staff.", code="role"
+            template,
+            code="role",
+            params={
+                "item": item.code,
+                "roles": [term(r.value.upper() if r == Role.QA else r.value) for r in allowed],
+            },
         )
     blockers = []
     if entry.evidence is not None and not entry.evidence.ok:
-        blockers.append(Blocker("evidence_failing", entry.evidence.detail))
+        blockers.append(Blocker("evidence_failing", entry.evidence.template, entry.evidence.params))
     valid = [(s, ok) for s, ok in entry.signatures if ok]
     if any(s.signer_id == actor.pk and s.meaning == meaning for s, _ in valid):
         blockers.append(already_signed(meaning))
     if meaning == "verified":
         if not item.requires_second_person:
-            blockers.append(Blocker("no_verification", "This item needs no second-person verification."))
+            blockers.append(Blocker("no_verification", N_("This item needs no second-person verification.")))
         if not any(s.meaning == "reviewed" for s, _ in valid):
-            blockers.append(Blocker("not_reviewed", "The item must be reviewed before it is verified."))
+            blockers.append(Blocker("not_reviewed", N_("The item must be reviewed before it is verified.")))
         if any(s.meaning == "reviewed" and s.signer_id == actor.pk for s, _ in valid):
             raise NotPermitted(
-                "Segregation of duties: you reviewed this item, so you cannot verify it.", code="segregation"
+                N_("Segregation of duties: you reviewed this item, so you cannot verify it."),
+                code="segregation",
             )
         if "steps" in _scope(item) and CultureStep.objects.filter(batch=batch, performed_by=actor).exists():
             raise NotPermitted(
-                "Segregation of duties: you performed steps of this batch, so you cannot verify them.",
+                N_("Segregation of duties: you performed steps of this batch, so you cannot verify them."),
                 code="segregation",
             )
     if blockers:

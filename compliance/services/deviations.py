@@ -17,6 +17,7 @@ from compliance.selectors import blocking_deviations
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
+from core.i18n import N_
 from core.roles import Role, require_role
 from webhooks.models import EventType
 
@@ -30,13 +31,19 @@ def deviation_open(
     batch's deviations either sees this one or is decided before it opens.
     Lab staff only: technicians, QC and QA (NotPermitted otherwise).
     """
-    require_role(actor, Role.TECHNICIAN, Role.QC, Role.QA, action="open deviations")
+    require_role(actor, Role.TECHNICIAN, Role.QC, Role.QA, action=N_("open deviations"))
     if severity not in Deviation.Severity.values:
         raise DomainError(
-            [Blocker("invalid_severity", f"Severity must be one of: {', '.join(Deviation.Severity.values)}.")]
+            [
+                Blocker(
+                    "invalid_severity",
+                    N_("Severity must be one of: %(severities)s."),
+                    {"severities": ", ".join(Deviation.Severity.values)},
+                )
+            ]
         )
     if not description.strip():
-        raise DomainError([Blocker("description_required", "Describe the deviation.")])
+        raise DomainError([Blocker("description_required", N_("Describe the deviation."))])
     with transaction.atomic(), audit_context(actor=actor, reason=f"{severity} deviation opened"):
         _lock_batch(batch.pk)
         deviation = Deviation.objects.create(
@@ -67,9 +74,9 @@ def deviation_investigate(
 
     Recorded again, it replaces the text; the audit trail keeps every earlier version.
     """
-    require_role(actor, Role.QA, Role.QC, action="record a deviation investigation")
+    require_role(actor, Role.QA, Role.QC, action=N_("record a deviation investigation"))
     if not investigation.strip():
-        raise DomainError([Blocker("investigation_required", "Describe the investigation.")])
+        raise DomainError([Blocker("investigation_required", N_("Describe the investigation."))])
     with transaction.atomic(), audit_context(actor=actor, reason="deviation investigated"):
         _lock_batch(deviation.batch_id)
         locked = Deviation.objects.select_for_update(no_key=True).get(pk=deviation.pk)
@@ -85,9 +92,9 @@ def deviation_assess(
     *, deviation: Deviation, actor: User, password: str, impact_assessment: str
 ) -> Deviation:
     """QA's signed impact assessment: a minor deviation then no longer blocks release."""
-    require_role(actor, Role.QA, action="assess a deviation")
+    require_role(actor, Role.QA, action=N_("assess a deviation"))
     if not impact_assessment.strip():
-        raise DomainError([Blocker("assessment_required", "Write the impact assessment.")])
+        raise DomainError([Blocker("assessment_required", N_("Write the impact assessment."))])
     signer_authenticate(user=actor, password=password)
     with transaction.atomic(), audit_context(actor=actor, reason="deviation impact assessed"):
         _lock_batch(deviation.batch_id)
@@ -111,12 +118,12 @@ def deviation_close(
     deviations of one batch run one after the other and the last one sees
     that nothing holds the batch any more.
     """
-    require_role(actor, Role.QA, action="close a deviation")
+    require_role(actor, Role.QA, action=N_("close a deviation"))
     blockers = []
     if not impact_assessment.strip():
-        blockers.append(Blocker("assessment_required", "Write the impact assessment."))
+        blockers.append(Blocker("assessment_required", N_("Write the impact assessment.")))
     if not capa.strip():
-        blockers.append(Blocker("capa_required", "Record the corrective and preventive action (CAPA)."))
+        blockers.append(Blocker("capa_required", N_("Record the corrective and preventive action (CAPA).")))
     if blockers:
         raise DomainError(blockers)
     signer_authenticate(user=actor, password=password)
@@ -129,7 +136,7 @@ def deviation_close(
                 [
                     Blocker(
                         "investigation_required",
-                        "An out-of-specification deviation needs its investigation recorded first.",
+                        N_("An out-of-specification deviation needs its investigation recorded first."),
                     )
                 ]
             )
@@ -147,7 +154,7 @@ def deviation_close(
 
 def _refuse_if_closed(deviation: Deviation) -> None:
     if deviation.status == Deviation.Status.CLOSED:
-        raise DomainError([Blocker("deviation_closed", "The deviation is already closed.")])
+        raise DomainError([Blocker("deviation_closed", N_("The deviation is already closed."))])
 
 
 def _lift_quarantine_if_clear(batch: Batch, actor: User) -> None:
@@ -164,15 +171,15 @@ def finding_assess(
     *, finding: Finding, actor: User, password: str, assessment: str, now: dt.datetime | None = None
 ) -> Finding:
     """QA assesses a custody, temperature or identity finding, with a signature."""
-    require_role(actor, Role.QA, action="assess a finding")
+    require_role(actor, Role.QA, action=N_("assess a finding"))
     if not assessment.strip():
-        raise DomainError([Blocker("assessment_required", "Write the assessment.")])
+        raise DomainError([Blocker("assessment_required", N_("Write the assessment."))])
     signer_authenticate(user=actor, password=password)
     with transaction.atomic(), audit_context(actor=actor, reason="finding assessed"):
         _lock_batch(finding.batch_id)
         locked = Finding.objects.select_for_update(no_key=True).get(pk=finding.pk)
         if locked.assessed_at is not None:
-            raise DomainError([Blocker("already_assessed", "The finding has been assessed already.")])
+            raise DomainError([Blocker("already_assessed", N_("The finding has been assessed already."))])
         signature_create(
             signer=actor, meaning="reviewed", record_type="finding_assessment", record_id=str(locked.pk),
             content={"finding": locked.pk, "kind": locked.kind, "detail": locked.detail, "assessment": assessment},

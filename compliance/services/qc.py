@@ -17,6 +17,7 @@ from compliance.services.deviations import deviation_open
 from core.audit import audit_context
 from core.clock import in_future
 from core.errors import Blocker, DomainError
+from core.i18n import N_, term
 from core.roles import Role, require_role
 
 TESTABLE = {
@@ -45,7 +46,7 @@ def qc_result_record(
     Both results stay; the latest counts. Out of specification opens a
     deviation (critical for sterility, mycoplasma, endotoxin; else major).
     """
-    require_role(actor, Role.QC, action="record QC results")
+    require_role(actor, Role.QC, action=N_("record QC results"))
     value = Decimal(str(value)) if value is not None else None
     tested_at = tested_at or timezone.now()
     with transaction.atomic(), audit_context(actor=actor, reason=f"QC result: {test}"):
@@ -84,27 +85,34 @@ def _state_blockers(
         blockers.append(
             Blocker(
                 "wrong_state",
-                f"QC results are not recorded on a batch that is {batch.get_status_display().lower()}.",
+                N_("QC results are not recorded on a batch that is %(status)s."),
+                {"status": term(BatchStatus(batch.status).words)},
             )
         )
     if in_future(tested_at, timezone.now()):
-        blockers.append(Blocker("future_time", "The test time lies in the future."))
+        blockers.append(Blocker("future_time", N_("The test time lies in the future.")))
     if spec is not None and rules.needs_formulation(spec) and not _formulation(batch):
         blockers.append(
-            Blocker("needs_formulation", f"The {spec['test']} limit depends on the dose: formulate first.")
+            Blocker(
+                "needs_formulation",
+                N_("The %(test)s limit depends on the dose: formulate first."),
+                {"test": spec["test"]},
+            )
         )
     if previous is not None:
         if previous.within_spec:
             blockers.append(
                 Blocker(
-                    "already_recorded", f"A {previous.test} result within specification is already recorded."
+                    "already_recorded",
+                    N_("A %(test)s result within specification is already recorded."),
+                    {"test": previous.test},
                 )
             )
         elif not _investigated(previous):
             blockers.append(
                 Blocker(
                     "investigation_required",
-                    "A retest needs the investigation of the failed result recorded first.",
+                    N_("A retest needs the investigation of the failed result recorded first."),
                 )
             )
     return blockers

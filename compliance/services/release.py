@@ -17,6 +17,7 @@ from compliance.selectors import release_blockers
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, NotPermitted
+from core.i18n import N_
 from core.roles import Role, require_role
 from storage.selectors import frozen_dose_ids
 from webhooks.models import EventType
@@ -28,7 +29,7 @@ def _check_segregation(batch: Batch, actor: User) -> None:
         or QcResult.objects.filter(batch=batch, tested_by=actor).exists()
     ):
         raise NotPermitted(
-            "Segregation of duties: the QA releaser performed processing or QC steps on this batch.",
+            N_("Segregation of duties: the QA releaser performed processing or QC steps on this batch."),
             code="segregation",
         )
 
@@ -53,12 +54,12 @@ def batch_release(
     finding or deviation committed meanwhile locks the batch too, so it is
     either seen here or waits for this decision.
     """
-    require_role(actor, Role.QA, action="release or reject batches")
+    require_role(actor, Role.QA, action=N_("release or reject batches"))
     _check_segregation(batch, actor)
     if decision not in ReleaseDecision.Decision.values:
-        raise DomainError([Blocker("invalid_decision", "The decision is 'release' or 'reject'.")])
+        raise DomainError([Blocker("invalid_decision", N_("The decision is 'release' or 'reject'."))])
     if decision == "reject" and not reason.strip():
-        raise DomainError([Blocker("reason_required", "A rejection needs a reason.")])
+        raise DomainError([Blocker("reason_required", N_("A rejection needs a reason."))])
     batch.refresh_from_db()
     _refuse_if_blocked(batch, decision)
     signer_authenticate(user=actor, password=password)
@@ -79,7 +80,7 @@ def _refuse_if_blocked(batch: Batch, decision: str) -> None:
     if decision == "reject" and batch.status == BatchStatus.RELEASED:
         # A released batch is rejected only at re-review (release_review), which checks why.
         blockers.append(
-            Blocker("wrong_state", "A released batch is rejected through re-review of its release.")
+            Blocker("wrong_state", N_("A released batch is rejected through re-review of its release."))
         )
     if blockers:
         raise DomainError(blockers)

@@ -27,6 +27,7 @@ from compliance.services.release import _check_segregation, batch_release
 from compliance.services.signatures import signature_create, signer_authenticate
 from core.audit import audit_context
 from core.errors import Blocker, DomainError
+from core.i18n import N_, term
 from core.roles import Role, require_role
 from webhooks.models import EventType
 
@@ -39,11 +40,14 @@ def review_blockers(batch: Batch, decision: str) -> list[Blocker]:
     """
     check = release_signature_check(batch)
     if batch.status != BatchStatus.RELEASED or check.valid is not False:
-        state = batch.get_status_display().lower()
-        why = (
-            "its release signature still holds" if batch.status == BatchStatus.RELEASED else f"it is {state}"
-        )
-        return [Blocker("wrong_state", f"Only a released batch whose release signature no longer holds is re-reviewed; {why}.")]  # fmt: skip
+        if batch.status == BatchStatus.RELEASED:
+            why = N_("Only a released batch whose release signature no longer holds is re-reviewed; "
+                     "its release signature still holds.")  # fmt: skip
+        else:
+            why = N_(
+                "Only a released batch whose release signature no longer holds is re-reviewed; it is %(status)s."
+            )
+        return [Blocker("wrong_state", why, {"status": term(BatchStatus(batch.status).words)})]
     if decision != ReleaseDecision.Decision.RELEASE:
         return []
     return [b for b in release_blockers(batch) if b.code != "wrong_state"]
@@ -51,13 +55,13 @@ def review_blockers(batch: Batch, decision: str) -> list[Blocker]:
 
 def _validate(decision: str, reason: str) -> None:
     if decision not in ReleaseDecision.Decision.values:
-        raise DomainError([Blocker("invalid_decision", "The decision is 'release' or 'reject'.")])
+        raise DomainError([Blocker("invalid_decision", N_("The decision is 'release' or 'reject'."))])
     if not reason.strip():
         raise DomainError(
             [
                 Blocker(
                     "reason_required",
-                    "A re-review needs a reason: what changed, and why it is acceptable or not.",
+                    N_("A re-review needs a reason: what changed, and why it is acceptable or not."),
                 )
             ]
         )
@@ -81,7 +85,7 @@ def batch_release_review(
     unavailable and cancels its scheduled infusions. The batch row is locked
     before anything is decided.
     """
-    require_role(actor, Role.QA, action="re-review batch releases")
+    require_role(actor, Role.QA, action=N_("re-review batch releases"))
     _validate(decision, reason)
     _check_segregation(batch, actor)
     signer_authenticate(user=actor, password=password)

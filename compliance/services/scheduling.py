@@ -18,14 +18,18 @@ from core import scan
 from core.audit import audit_context
 from core.clock import CLOCK_TOLERANCE, in_future
 from core.errors import Blocker, DomainError
+from core.i18n import N_, term
 from core.roles import Role, require_own_clinic, require_role
 from storage.models import DoseUnit
 from webhooks.models import EventType
 
-ALREADY_SCHEDULED = Blocker("already_scheduled", "This dose already has a scheduled infusion.")
+ALREADY_SCHEDULED = Blocker("already_scheduled", N_("This dose already has a scheduled infusion."))
 # Scheduling is the clinic's side (its system or coordinator) or QA; the bedside adds technicians.
 SCHEDULERS = (Role.COORDINATOR, Role.QA)
 BEDSIDE = (Role.COORDINATOR, Role.TECHNICIAN, Role.QA)
+# The words refusals name an infusion's status and a route by, for the catalogue.
+INFUSION_WORDS = (N_("scheduled"), N_("cancelled"), N_("administered"))
+ROUTE_WORDS = {"iv": N_("intravenous drip"), "intrathecal": N_("intrathecal injection")}
 
 
 def infusion_schedule(
@@ -44,7 +48,7 @@ def infusion_schedule(
     exactly one succeeds; the others get ``already_scheduled``. Coordinators and clinic systems (their
     own clinic's doses) and QA only (NotPermitted otherwise).
     """
-    require_role(actor, *SCHEDULERS, action="schedule infusions", clinic_system=True)
+    require_role(actor, *SCHEDULERS, action=N_("schedule infusions"), clinic_system=True)
     with transaction.atomic(), audit_context(actor=actor, reason="infusion scheduled"):
         _lock_batch_of(dose)
         locked = (
@@ -52,19 +56,26 @@ def infusion_schedule(
             .select_related("batch__therapy__protocol", "batch__therapy__patient")
             .get(pk=dose.pk)
         )
-        require_own_clinic(actor, locked.batch.therapy.patient.clinic_id, action="schedule infusions")
+        require_own_clinic(actor, locked.batch.therapy.patient.clinic_id, action=N_("schedule infusions"))
         batch = locked.batch
         answer = batch_readiness(batch, scheduled_for).for_dose(locked.dose_id)
-        blockers = list(answer.blockers) if answer else [Blocker("unknown_dose", "No such dose.")]
+        blockers = list(answer.blockers) if answer else [Blocker("unknown_dose", N_("No such dose."))]
         if route != batch.therapy.protocol.route:
             blockers.append(
                 Blocker(
                     "wrong_route",
-                    f"Protocol {batch.therapy.protocol.code} is given {batch.therapy.protocol.get_route_display().lower()}, not '{route}'.",
+                    N_("Protocol %(protocol)s is given %(protocol_route)s, not '%(route)s'."),
+                    {
+                        "protocol": batch.therapy.protocol.code,
+                        "protocol_route": term(
+                            ROUTE_WORDS.get(batch.therapy.protocol.route, batch.therapy.protocol.route)
+                        ),
+                        "route": route,
+                    },
                 )
             )
         if scheduled_for < timezone.now() - CLOCK_TOLERANCE:
-            blockers.append(Blocker("past_time", "An infusion is scheduled in the future."))
+            blockers.append(Blocker("past_time", N_("An infusion is scheduled in the future.")))
         if blockers:
             raise DomainError(blockers)
         try:
@@ -94,10 +105,10 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
 
     Coordinators, clinic systems and QA only (NotPermitted otherwise).
     """
-    require_role(actor, *SCHEDULERS, action="cancel infusions", clinic_system=True)
-    require_own_clinic(actor, _clinic_of(infusion), action="cancel infusions")
+    require_role(actor, *SCHEDULERS, action=N_("cancel infusions"), clinic_system=True)
+    require_own_clinic(actor, _clinic_of(infusion), action=N_("cancel infusions"))
     if not reason.strip():
-        raise DomainError([Blocker("reason_required", "A cancellation needs a reason.")])
+        raise DomainError([Blocker("reason_required", N_("A cancellation needs a reason."))])
     with transaction.atomic(), audit_context(actor=actor, reason=f"infusion cancelled: {reason}"):
         _lock_batch_of(infusion.dose)
         locked = Infusion.objects.select_for_update(no_key=True).get(pk=infusion.pk)
@@ -106,7 +117,8 @@ def infusion_cancel(*, infusion: Infusion, reason: str, actor: Any = None) -> In
                 [
                     Blocker(
                         "wrong_state",
-                        f"The infusion is {locked.status}; only a scheduled one can be cancelled.",
+                        N_("The infusion is %(status)s; only a scheduled one can be cancelled."),
+                        {"status": term(locked.status)},
                     )
                 ]
             )
@@ -124,7 +136,7 @@ def infusion_reschedule(
     *, infusion: Infusion, scheduled_for: dt.datetime, reason: str, actor: Any = None
 ) -> Infusion:
     """Cancel and schedule anew in one transaction: both or neither (roles as for scheduling)."""
-    require_role(actor, *SCHEDULERS, action="reschedule infusions", clinic_system=True)
+    require_role(actor, *SCHEDULERS, action=N_("reschedule infusions"), clinic_system=True)
     with transaction.atomic():
         old = infusion_cancel(infusion=infusion, reason=f"rescheduled: {reason}", actor=actor)
         return infusion_schedule(
@@ -148,8 +160,8 @@ def infusion_administer(
     dose of the batch is given, the batch becomes ``infused``. Coordinators,
     technicians and QA only (NotPermitted otherwise).
     """
-    require_role(actor, *BEDSIDE, action="record infusions")
-    require_own_clinic(actor, _clinic_of(infusion), action="record infusions")
+    require_role(actor, *BEDSIDE, action=N_("record infusions"))
+    require_own_clinic(actor, _clinic_of(infusion), action=N_("record infusions"))
     administered_at = administered_at or timezone.now()
     dose = Dose.objects.select_related("batch__therapy__patient").get(pk=infusion.dose_id)
     _verify_bedside_scan(infusion, dose, scanned_identifier, patient_code, actor)
@@ -158,9 +170,11 @@ def infusion_administer(
         locked = Infusion.objects.select_for_update(no_key=True).get(pk=infusion.pk)
         blockers = []
         if locked.status != Infusion.Status.SCHEDULED:
-            blockers.append(Blocker("wrong_state", f"The infusion is {locked.status}."))
+            blockers.append(
+                Blocker("wrong_state", N_("The infusion is %(status)s."), {"status": term(locked.status)})
+            )
         if in_future(administered_at, timezone.now()):
-            blockers.append(Blocker("future_time", "The administration time lies in the future."))
+            blockers.append(Blocker("future_time", N_("The administration time lies in the future.")))
         answer = batch_readiness(batch, administered_at)
         dose_answer = answer.for_dose(dose.dose_id)
         blockers += [
@@ -196,16 +210,20 @@ def _verify_bedside_scan(
 ) -> None:
     problem = _dose_scan_problem(dose, scanned)
     if problem is None and patient_code is not None and not _wristband_matches(dose, patient_code):
-        problem = f"Patient '{patient_code}' is not the patient of dose {dose.dose_id}: autologous only."
+        problem = Blocker(
+            "identity_mismatch",
+            N_("Patient '%(patient)s' is not the patient of dose %(dose)s: autologous only."),
+            {"patient": patient_code, "dose": dose.dose_id},
+        )
     if problem is None:
         return
     # Its own transaction, committed before the refusal is raised: the attempt stays recorded.
     with transaction.atomic(), audit_context(actor=actor, reason="identity check failed at bedside"):
         AdministrationAttempt.objects.create(
             infusion=infusion, attempted_at=timezone.now(), attempted_by=actor, scanned_identifier=(scanned or "")[:40],
-            patient_code=(patient_code or "")[:64], refusal_code="identity_mismatch", refusal_detail=problem,
+            patient_code=(patient_code or "")[:64], refusal_code="identity_mismatch", refusal_detail=problem.english,
         )  # fmt: skip
-    raise DomainError([Blocker("identity_mismatch", problem)])
+    raise DomainError([problem])
 
 
 def _wristband_matches(dose: Dose, wristband: str) -> bool:
@@ -217,7 +235,7 @@ def _wristband_matches(dose: Dose, wristband: str) -> bool:
         return wristband.strip() == therapy.patient.code
 
 
-def _dose_scan_problem(dose: Dose, scanned: str) -> str | None:
+def _dose_scan_problem(dose: Dose, scanned: str) -> Blocker | None:
     """A dose label reads DIN + K, then '-' and the dose number (``core.scan`` reads it).
 
     A cryopreserved dose is given unit by unit: the label scanned names a
@@ -230,22 +248,34 @@ def _dose_scan_problem(dose: Dose, scanned: str) -> str | None:
     try:
         read = scan.parse_dose(scanned, require_check=True)
     except scan.ScanError as error:
-        return error.message
+        return error.blocker("identity_mismatch")
     if (read.din, read.dose_number) != (dose.batch.din, dose.number):
-        return f"Scanned dose {read.din}-{read.dose_number} is not dose {dose.dose_id}: wrong item."
+        return Blocker(
+            "identity_mismatch",
+            N_("Scanned dose %(scanned)s is not dose %(dose)s: wrong item."),
+            {"scanned": f"{read.din}-{read.dose_number}", "dose": dose.dose_id},
+        )
     return None
 
 
-def _unit_scan_problem(dose: Dose, scanned: str, units: dict[str, str]) -> str | None:
+def _unit_scan_problem(dose: Dose, scanned: str, units: dict[str, str]) -> Blocker | None:
     try:
         read = scan.parse_unit(scanned, require_check=True)
     except scan.ScanError as error:
-        return error.message
+        return error.blocker("identity_mismatch")
     code = f"{read.din}-{read.dose_number}-{read.unit_suffix}"
     if code not in units:
-        return f"Scanned unit {code} is not a unit of dose {dose.dose_id}: wrong item."
+        return Blocker(
+            "identity_mismatch",
+            N_("Scanned unit %(unit)s is not a unit of dose %(dose)s: wrong item."),
+            {"unit": code, "dose": dose.dose_id},
+        )
     if units[code] != DoseUnit.Status.THAWED:
-        return f"Unit {code} has not been thawed: thaw it before administration."
+        return Blocker(
+            "identity_mismatch",
+            N_("Unit %(unit)s has not been thawed: thaw it before administration."),
+            {"unit": code},
+        )
     return None
 
 
@@ -262,17 +292,21 @@ def observation_record(
 
     Coordinators, technicians and QA only (NotPermitted otherwise).
     """
-    require_role(actor, *BEDSIDE, action="record observations")
-    require_own_clinic(actor, _clinic_of(infusion), action="record observations")
+    require_role(actor, *BEDSIDE, action=N_("record observations"))
+    require_own_clinic(actor, _clinic_of(infusion), action=N_("record observations"))
     blockers = []
     if infusion.status != Infusion.Status.ADMINISTERED:
-        blockers.append(Blocker("wrong_state", "Observations follow an administered infusion."))
+        blockers.append(Blocker("wrong_state", N_("Observations follow an administered infusion.")))
     if kind not in InfusionObservation.Kind.values:
         blockers.append(
-            Blocker("invalid_kind", f"Kind must be one of: {', '.join(InfusionObservation.Kind.values)}.")
+            Blocker(
+                "invalid_kind",
+                N_("Kind must be one of: %(kinds)s."),
+                {"kinds": ", ".join(InfusionObservation.Kind.values)},
+            )
         )
     if not description.strip():
-        blockers.append(Blocker("description_required", "Describe the observation."))
+        blockers.append(Blocker("description_required", N_("Describe the observation.")))
     if blockers:
         raise DomainError(blockers)
     with transaction.atomic(), audit_context(actor=actor, reason=f"post-infusion {kind}"):

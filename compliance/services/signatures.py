@@ -14,6 +14,7 @@ from compliance.domain.signatures import canonical, content_hash
 from compliance.models import Signature, User
 from core.audit import audit_context
 from core.errors import Blocker, DomainError, SignatureRefused
+from core.i18n import N_, term
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,17 @@ def signer_authenticate(*, user: User, password: str, now: dt.datetime | None = 
         if locked.signing_locked_until and locked.signing_locked_until > now:
             refusal = SignatureRefused(
                 "signing_locked",
-                f"Signing is locked after {MAX_FAILURES} wrong passwords until "
-                f"{timezone.localtime(locked.signing_locked_until):%H:%M}.",
+                N_("Signing is locked after %(failures)s wrong passwords until %(until)s."),
+                {
+                    "failures": MAX_FAILURES,
+                    "until": f"{timezone.localtime(locked.signing_locked_until):%H:%M %Z}",
+                },
             )
             logger.warning("signing attempt by user %s refused while locked", locked.pk)
         else:
             if not (locked.is_active and locked.check_password(password)):
                 refusal = SignatureRefused(
-                    "wrong_password", "The password is not correct; nothing was signed."
+                    "wrong_password", N_("The password is not correct; nothing was signed.")
                 )
             _record_attempt(locked, refusal, now)
     if refusal is not None:
@@ -106,10 +110,16 @@ def signature_create(
         raise DomainError([already_signed(meaning)]) from error
 
 
+# The words a refusal names a signature's meaning by, for the catalogue.
+MEANING_WORDS = (N_("authored"), N_("reviewed"), N_("verified"), N_("approved"))
+
+
 def already_signed(meaning: str) -> Blocker:
     """The refusal of a repeat signature, from the service check or from the constraint."""
     return Blocker(
-        "already_signed", f"You have already signed this as {meaning}, and it has not changed since."
+        "already_signed",
+        N_("You have already signed this as %(meaning)s, and it has not changed since."),
+        {"meaning": term(meaning)},
     )
 
 

@@ -44,17 +44,17 @@ def storage_removal(
     the purpose. Without a verifier, with the remover as verifier, or with a
     wrong password nothing changes.
     """
-    require_role(actor, Role.TECHNICIAN, action="remove units from storage")
+    require_role(actor, Role.TECHNICIAN, action=N_("remove units from storage"))
     if verifier is None:
         raise NotPermitted(
-            "Removal from storage needs a second person's verification.", code="verification_required"
+            N_("Removal from storage needs a second person's verification."), code="verification_required"
         )
     if verifier.pk == getattr(actor, "pk", None):
         raise NotPermitted(
-            "The verifier must be another person than the one removing the unit.", code="segregation"
+            N_("The verifier must be another person than the one removing the unit."), code="segregation"
         )
     if not has_role(verifier, *VERIFIERS):
-        raise NotPermitted("Only technicians or QA staff may verify a removal from storage.", code="role")
+        raise NotPermitted(N_("Only technicians or QA staff may verify a removal from storage."), code="role")
     signer_authenticate(user=verifier, password=verifier_password)
     current = unit.placements.select_related("position").filter(removed_at__isnull=True).first()
     removed_at = removed_at or timezone.now()
@@ -81,7 +81,7 @@ def excursion_assess(
     *, excursion: Excursion, decision: str, assessment: str, actor: User, password: str
 ) -> Excursion:
     """QA's signed assessment of an excursion: lifts the holds (accept) or rejects the held units (reject)."""
-    require_role(actor, Role.QA, action="assess storage excursions")
+    require_role(actor, Role.QA, action=N_("assess storage excursions"))
     _check_assessment(decision, assessment, Excursion.Decision.values)
     signer_authenticate(user=actor, password=password)
     now = timezone.now()
@@ -106,7 +106,7 @@ def excursion_assess(
 
 def shipment_assess(*, shipment: Shipment, assessment: str, actor: User, password: str) -> Shipment:
     """QA's signed assessment of a shipment that arrived out of range: its units' hold is lifted."""
-    require_role(actor, Role.QA, action="assess shipments")
+    require_role(actor, Role.QA, action=N_("assess shipments"))
     _check_assessment("accept", assessment, ("accept",))
     signer_authenticate(user=actor, password=password)
     batches = list(

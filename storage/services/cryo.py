@@ -50,7 +50,7 @@ def cryopreservation_record(
     protocol's ``shelf_life_hours``. Once per batch (a one-to-one row), while the
     batch awaits release. Technicians only.
     """
-    require_role(actor, Role.TECHNICIAN, action="record cryopreservation")
+    require_role(actor, Role.TECHNICIAN, action=N_("record cryopreservation"))
     read = scan_verify(
         batch=batch, scanned_identifier=scanned_identifier, action="cryopreservation", actor=actor
     )

@@ -40,7 +40,7 @@ def container_create(
     columns: int | None = None,
 ) -> Container:
     """A container under ``parent``; a box gets its ``rows`` x ``columns`` positions (A1, A2...). Admins and technicians."""
-    require_role(actor, Role.ADMIN, Role.TECHNICIAN, action="set up storage")
+    require_role(actor, Role.ADMIN, Role.TECHNICIAN, action=N_("set up storage"))
     blockers = _container_blockers(kind, capacity, parent, rows, columns)
     if blockers:
         raise DomainError(blockers)
@@ -98,7 +98,7 @@ def unit_store(
     even if two requests passed the check: of concurrent stores exactly one wins.
     A thawed, shipped or discarded unit is refused: it never goes back.
     """
-    require_role(actor, Role.TECHNICIAN, action="store units")
+    require_role(actor, Role.TECHNICIAN, action=N_("store units"))
     read = unit_scan_verify(unit=unit, scanned=scanned_unit, action="store", actor=actor)
     position = position_from_scan(scanned=scanned_position, action="store", actor=actor)
     now = timezone.now()
@@ -178,7 +178,7 @@ def unit_move(
     moved_at: dt.datetime | None = None,
 ) -> Placement:
     """Move a stored unit to another free position (ends the old placement, starts a new one). Technicians only."""
-    require_role(actor, Role.TECHNICIAN, action="move units")
+    require_role(actor, Role.TECHNICIAN, action=N_("move units"))
     read = unit_scan_verify(unit=unit, scanned=scanned_unit, action="move", actor=actor)
     position = position_from_scan(scanned=scanned_position, action="move", actor=actor)
     now = timezone.now()
@@ -241,14 +241,14 @@ def unit_remove(
     "verified", then calls this. Refused without a verifier, or when the
     verifier is the remover (a check constraint says so too). Technicians only.
     """
-    require_role(actor, Role.TECHNICIAN, action="remove units from storage")
+    require_role(actor, Role.TECHNICIAN, action=N_("remove units from storage"))
     if verified_by is None or verification_signature_id is None:
         raise NotPermitted(
-            "Removal from storage needs a second person's verification.", code="verification_required"
+            N_("Removal from storage needs a second person's verification."), code="verification_required"
         )
     if getattr(verified_by, "pk", None) == getattr(actor, "pk", None):
         raise NotPermitted(
-            "The verifier must be another person than the one removing the unit.", code="segregation"
+            N_("The verifier must be another person than the one removing the unit."), code="segregation"
         )
     read = unit_scan_verify(unit=unit, scanned=scanned_unit, action="remove", actor=actor)
     now = timezone.now()

@@ -25,7 +25,7 @@ def reading_record(
     *, storage_unit: Container, taken_at: dt.datetime, temperature_c: Decimal, actor: Any
 ) -> TemperatureReading:
     """One reading entered by hand. The background sweep judges it against the unit's range."""
-    require_role(actor, *RECORDERS, action="record storage temperatures")
+    require_role(actor, *RECORDERS, action=N_("record storage temperatures"))
     blockers = _reading_blockers(storage_unit, taken_at, temperature_c, timezone.now())
     if blockers:
         raise DomainError(blockers)
@@ -59,7 +59,7 @@ def readings_import(*, text: str, filename: str, actor: Any) -> ReadingImport:
     Rows are checked in full (format, known tank or freezer, not in the future)
     before anything is written; the file is then written in one statement.
     """
-    require_role(actor, *RECORDERS, action="import storage temperatures")
+    require_role(actor, *RECORDERS, action=N_("import storage temperatures"))
     rows, errors = parse_readings_csv(text)
     units = {c.code: c for c in Container.objects.filter(code__in={r.storage_unit.upper() for r in rows})}
     now = timezone.now()

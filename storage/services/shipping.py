@@ -35,7 +35,7 @@ def shipment_depart(
     A shipper colder than its range at departure is refused; every batch gets a
     custody transfer into the shipper with the departure temperature. Technicians only.
     """
-    require_role(actor, Role.TECHNICIAN, action="ship units")
+    require_role(actor, Role.TECHNICIAN, action=N_("ship units"))
     reads = {u.pk: unit_scan_verify(unit=u, scanned=s, action="shipment", actor=actor).text for u, s in units}
     now = timezone.now()
     departed_at = departed_at or now
@@ -88,7 +88,7 @@ def shipment_arrive(
     and blocks readiness of their doses until QA assesses the shipment.
     Technicians and clinic coordinators.
     """
-    require_role(actor, Role.TECHNICIAN, Role.COORDINATOR, action="receive shipments")
+    require_role(actor, Role.TECHNICIAN, Role.COORDINATOR, action=N_("receive shipments"))
     now = timezone.now()
     arrived_at = arrived_at or now
     items = list(shipment.items.select_related("unit"))

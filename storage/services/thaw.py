@@ -39,7 +39,7 @@ def unit_thaw(
     the protocol's post-thaw window counts (readiness: ``thaw_window_passed``).
     Technicians, coordinators (own clinic) and QA.
     """
-    require_role(actor, *THAWERS, action="record thaws")
+    require_role(actor, *THAWERS, action=N_("record thaws"))
     unit, read = unit_from_scan(scanned=scanned_identifier, action="thaw", actor=actor, dose_id=dose_id)
     now = timezone.now()
     thawed_at = thawed_at or now
@@ -49,7 +49,7 @@ def unit_thaw(
             .select_related("therapy__patient")
             .get(pk=unit.batch_id)
         )
-        require_own_clinic(actor, batch.therapy.patient.clinic_id, action="record thaws")
+        require_own_clinic(actor, batch.therapy.patient.clinic_id, action=N_("record thaws"))
         locked = DoseUnit.objects.select_for_update(no_key=True).get(pk=unit.pk)
         _refuse_if_invalid(locked, thawed_at, now, method, viability_pct)
         try:

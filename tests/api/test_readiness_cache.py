@@ -75,7 +75,7 @@ def answer(client: APIClient, batch: Batch, at: dt.datetime) -> dict[str, Any]:
     )
     assert body["ready"] == fresh.ready
     assert [(b["code"], b["detail"]) for b in body["blockers"]] == [
-        (b.code, b.detail) for b in fresh.blockers
+        (b.code, b.english) for b in fresh.blockers
     ]
     assert [(d["dose_id"], d["ready"], [b["code"] for b in d["blockers"]]) for d in body["doses"]] == [
         (d.dose_id, d.ready, [b.code for b in d.blockers]) for d in fresh.doses
@@ -247,7 +247,7 @@ def _facts(**changes: Any) -> ReadinessFacts:
         release_signature_valid=None,
         qc_pending=("viability",),
         qc_failed=(),
-        open_deviations=('Major deviation open: it\'s "quoted" — and not ASCII',),
+        open_deviations=(("major", 'it\'s "quoted" — and not ASCII'),),
         doses=(
             rd.DoseState(
                 "B999926000001-1",

@@ -17,7 +17,6 @@ from batches.domain import (
     in_infusion_window,
     infusion_window_dates,
 )
-from core.errors import Blocker
 
 INJURY = date(2025, 1, 10)
 
@@ -72,12 +71,9 @@ def test_patient_40_days_after_injury_is_not_eligible_for_subacute() -> None:
     result = eligibility(patient(), SUBACUTE, day(40))
 
     assert not result.eligible
-    assert result.blockers == (
-        Blocker(
-            "outside_window",
-            "Day 40 after injury: the harvest window of SCI-SUBACUTE-IV closed on day 31.",
-        ),
-    )
+    assert [(b.code, b.english) for b in result.blockers] == [
+        ("outside_window", "Day 40 after injury: the harvest window of SCI-SUBACUTE-IV closed on day 31."),
+    ]
 
 
 def test_patient_8_months_after_injury_is_eligible_only_for_chronic() -> None:
@@ -88,7 +84,7 @@ def test_patient_8_months_after_injury_is_eligible_only_for_chronic() -> None:
 
     assert not subacute.eligible
     assert codes(subacute) == ["outside_window", "outside_window"]
-    assert "infusion window of SCI-SUBACUTE-IV closed on day 180" in subacute.blockers[1].detail
+    assert "infusion window of SCI-SUBACUTE-IV closed on day 180" in subacute.blockers[1].english
     assert chronic.eligible
 
 
@@ -99,7 +95,7 @@ def test_malignancy_history_excludes() -> None:
     result = eligibility(patient(malignancy_history=True), SUBACUTE, day(10))
 
     assert codes(result) == ["malignancy_history"]
-    assert "malignancy" in result.blockers[0].detail
+    assert "malignancy" in result.blockers[0].english
 
 
 def test_transected_cord_excludes() -> None:
@@ -117,7 +113,7 @@ def test_asia_grade_not_treated_by_protocol() -> None:
     result = eligibility(patient(asia_grade="D"), SUBACUTE, day(10))
 
     assert codes(result) == ["asia_grade"]
-    assert result.blockers[0].detail == "ASIA grade D is not treated by SCI-SUBACUTE-IV (grades A, B, C)."
+    assert result.blockers[0].english == "ASIA grade D is not treated by SCI-SUBACUTE-IV (grades A, B, C)."
 
 
 def test_asia_grade_d_is_treated_by_chronic() -> None:
@@ -132,7 +128,7 @@ def test_date_before_injury_is_invalid() -> None:
     result = eligibility(patient(), SUBACUTE, day(-1))
 
     assert codes(result) == ["invalid_date"]
-    assert result.blockers[0].detail == "2025-01-09 is before the injury date 2025-01-10."
+    assert result.blockers[0].english == "2025-01-09 is before the injury date 2025-01-10."
 
 
 def test_every_reason_is_returned_at_once() -> None:
@@ -198,7 +194,7 @@ def test_harvest_window_for_a_collection(n: int, inside: bool) -> None:
     assert (blocker is None) is inside
     if blocker:
         assert blocker.code == "outside_window"
-        assert "harvest window of SCI-SUBACUTE-IV (day 0 to day 31)" in blocker.detail
+        assert "harvest window of SCI-SUBACUTE-IV (day 0 to day 31)" in blocker.english
 
 
 def test_chronic_harvest_window_is_open_ended() -> None:
@@ -212,7 +208,7 @@ def test_subacute_infusion_window(n: int, inside: bool) -> None:
     assert (blocker is None) is inside
     if blocker:
         assert blocker.code == "outside_window"
-        assert f"Day {n} after injury is outside the infusion window" in blocker.detail
+        assert f"Day {n} after injury is outside the infusion window" in blocker.english
 
 
 def test_chronic_infusion_window_starts_on_day_181() -> None:
@@ -220,7 +216,7 @@ def test_chronic_infusion_window_starts_on_day_181() -> None:
     assert in_infusion_window(patient(), CHRONIC, day(181)) is None
     blocker = in_infusion_window(patient(), CHRONIC, day(10))
     assert blocker is not None
-    assert "(day 181 onwards)" in blocker.detail
+    assert "(day 181 onwards)" in blocker.english
 
 
 def test_infusion_window_dates() -> None:
@@ -237,8 +233,8 @@ def test_as_dict_shape() -> None:
     assert result.as_dict() == {
         "eligible": False,
         "reasons": [
-            {"code": "asia_grade", "detail": result.blockers[0].detail},
-            {"code": "outside_window", "detail": result.blockers[1].detail},
+            {"code": "asia_grade", "detail": result.blockers[0].english},
+            {"code": "outside_window", "detail": result.blockers[1].english},
         ],
     }
 

@@ -68,14 +68,14 @@ def test_every_move_not_in_the_table_is_refused_as_illegal(current: BatchStatus,
     for origin in [None, *QUARANTINE_ORIGINS]:
         blockers = check_transition(current, target, quarantined_from=origin)
         assert [b.code for b in blockers] == ["illegal_transition"]
-        assert f"cannot become {target.label.lower()}" in blockers[0].detail
+        assert f"cannot become {target.label.lower()}" in blockers[0].english
 
 
 @pytest.mark.parametrize("status", list(BatchStatus), ids=str)
 def test_moving_to_the_same_status_is_refused(status: BatchStatus) -> None:
     blockers = check_transition(status, status)
     assert [b.code for b in blockers] == ["same_status"]
-    assert f"already {status.label.lower()}" in blockers[0].detail
+    assert f"already {status.label.lower()}" in blockers[0].english
 
 
 def test_terminal_statuses_are_infused_and_discarded_and_have_no_exits() -> None:
@@ -83,7 +83,7 @@ def test_terminal_statuses_are_infused_and_discarded_and_have_no_exits() -> None
     for status in TERMINAL:
         assert TRANSITIONS[status] == frozenset()
         refused = check_transition(status, S.RECEIVED)
-        assert "nothing (final status)" in refused[0].detail
+        assert "nothing (final status)" in refused[0].english
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_lifting_quarantine_anywhere_but_the_origin_is_refused(
 ) -> None:
     blockers = check_transition(S.QUARANTINED, target, quarantined_from=origin)
     assert [b.code for b in blockers] == ["illegal_transition"]
-    assert f"returns the batch to {quarantine_exit(origin).label.lower()}" in blockers[0].detail
+    assert f"returns the batch to {quarantine_exit(origin).label.lower()}" in blockers[0].english
 
 
 def test_lifting_quarantine_of_a_released_batch_returns_it_to_pending_release() -> None:

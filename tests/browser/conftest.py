@@ -139,7 +139,7 @@ def sign_in_form() -> Callable[..., Page]:
         page.goto("/accounts/login/")
         page.locator("input[name=username]").fill(user.username)
         page.locator("input[name=password]").fill(PASSWORD)
-        page.locator("form button[type=submit]").click()
+        page.locator("main form button[type=submit]").click()  # not the language switch in the header
         page.wait_for_load_state()
         return page
 

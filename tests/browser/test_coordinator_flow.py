@@ -57,7 +57,9 @@ def test_coordinator_schedules_and_administers_at_the_bedside(
 
     alert = page.locator('[role="alert"]').first
     expect(alert).to_be_visible()
-    expect(alert).to_contain_text("autologous")
+    expect(alert).to_contain_text(
+        "autologous" if lang == "en" else "自家細胞"
+    )  # the refusal in the user's language
     assert alert.bounding_box()["y"] < 400  # at the top, not 1,750 px down the page
     expect(dose_field).to_be_focused()
     expect(dose_field).to_have_value("")

@@ -30,7 +30,7 @@ def test_a_released_valid_unexpired_unscheduled_dose_is_ready():
 def test_every_unmet_condition_is_returned_not_just_the_first():
     answer = readiness(
         state(status="pending_release", release_signature_valid=False, qc_pending=("sterility",),
-              open_deviations=("Major deviation open: x",), patient_blockers=(Blocker("outside_window", "day 200"),)),
+              open_deviations=(("major", "x"),), patient_blockers=(Blocker("outside_window", "day 200"),)),
         T,
     )  # fmt: skip
     assert not answer.ready
@@ -41,7 +41,7 @@ def test_every_unmet_condition_is_returned_not_just_the_first():
         "deviation_open",
         "outside_window",
     ]
-    assert answer.blockers[2].detail == "sterility result missing"
+    assert answer.blockers[2].english == "sterility result missing"
 
 
 def test_quarantined_is_its_own_blocker():

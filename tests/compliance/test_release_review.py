@@ -58,7 +58,7 @@ def test_changed_record_after_release_shows_why_then_qa_re_releases_and_the_dose
     blocker = next(
         b for b in batch_readiness(batch, in_window(batch)).blockers if b.code == "signature_invalid"
     )
-    assert "(steps)" in blocker.detail and "re-sign the release or reject" in blocker.detail
+    assert "(steps)" in blocker.english and "re-sign the release or reject" in blocker.english
 
     with pytest.raises(DomainError) as refused:  # the checklist items over the steps no longer hold either
         batch_decide(batch=batch, actor=staff.qa, password=PASSWORD, decision="release", reason="checked")

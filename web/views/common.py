@@ -84,10 +84,10 @@ def call_service(form: forms.Form, action: Callable[[], Any]) -> Outcome:
         form.refusal = [blocker.message for blocker in error.blockers]  # type: ignore[attr-defined]
         return Outcome(status=422)
     except NotPermitted as error:
-        form.refusal = [error.detail]  # type: ignore[attr-defined]
+        form.refusal = [error.message]  # type: ignore[attr-defined]
         return Outcome(status=403)
     except SignatureRefused as error:
-        form.add_error("password" if "password" in form.fields else None, error.detail)
+        form.add_error("password" if "password" in form.fields else None, error.message)
         return Outcome(status=403)
     except ValidationError as error:
         _add_validation_errors(form, error)
