@@ -169,10 +169,6 @@ _RELEASE = [
 ]
 
 
-def _configure() -> dict[str, Any]:
-    return configure(BENCH_DATABASE)
-
-
 def _database_url(database: dict[str, Any]) -> str:
     """A DATABASE_URL for the server processes (django-environ's format)."""
     from urllib.parse import quote
@@ -180,9 +176,9 @@ def _database_url(database: dict[str, Any]) -> str:
     auth = quote(database["USER"]) + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
     host = database["HOST"] or "localhost"
     if host.startswith("/"):  # a Unix socket directory
-        return f"postgresql://{auth}@/{BENCH_DATABASE}?host={host}"
+        return f"postgresql://{auth}@/{database['NAME']}?host={host}"
     port = f":{database['PORT']}" if database["PORT"] else ""
-    return f"postgresql://{auth}@{host}{port}/{BENCH_DATABASE}"
+    return f"postgresql://{auth}@{host}{port}/{database['NAME']}"
 
 
 def _seed(n: int, now: Any) -> float:
@@ -356,7 +352,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--batches", type=int, default=100_000, help="batches to seed (default 1e5)")
-    parser.add_argument("--reuse", action="store_true", help="measure the data already in lims_bench_api")
+    parser.add_argument("--reuse", action="store_true", help="measure the data already in the bench database")
+    parser.add_argument(
+        "--database", default=BENCH_DATABASE, help=f"bench database on the server (default {BENCH_DATABASE})"
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument(
         "--duration", type=float, default=15, help="seconds measured per endpoint (default 15)"
@@ -370,7 +369,7 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
-    database = _configure()
+    database = configure(args.database)
     import django
 
     django.setup()

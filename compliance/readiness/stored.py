@@ -17,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from batches.domain.eligibility import PatientFacts, ProtocolRules
-from batches.models import Batch, BatchFacts, CultureStep, Dose, Therapy
+from batches.models import Batch, BatchFacts, CultureStep, Dose, ProcessingProtocol, Therapy
 from batches.selectors import batch_growth
 from compliance.models import Deviation, Infusion, QcResult, ReleaseDecision
 from compliance.readiness import rules as rd
@@ -111,10 +113,12 @@ def facts_from_json(data: Any, *, therapy_id: int) -> ReadinessFacts | None:
 
 # Compare-and-set: never replaces facts of a newer version; at the same version only
 # differing facts are written (another format or therapy), so concurrent readers of a
-# stale row write it once each at most.
+# stale row write it once each at most. The rows travel as ONE JSON document
+# ``[[batch_id, version, facts], ...]``: psycopg quotes a text array element by element
+# in Python (about 100 ms for 500 facts), a single string in one go.
 _UPSERT = """
 INSERT INTO batches_batchfacts AS stored (batch_id, version, facts, computed_at)
-SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::jsonb[], %s::timestamptz[])
+SELECT (item ->> 0)::bigint, (item ->> 1)::bigint, item -> 2, %s FROM jsonb_array_elements(%s::jsonb) AS item
 ON CONFLICT (batch_id) DO UPDATE
 SET version = EXCLUDED.version, facts = EXCLUDED.facts, computed_at = EXCLUDED.computed_at
 WHERE stored.version < EXCLUDED.version
@@ -131,13 +135,13 @@ def store_batch_facts(rows: list[tuple[Batch, ReadinessFacts]]) -> bool:
     """
     if not rows:
         return True
-    now = timezone.now()
-    params = [
-        [batch.pk for batch, _ in rows],
-        [batch.facts_version for batch, _ in rows],
-        [json.dumps(facts_to_json(facts, therapy_id=batch.therapy_id)) for batch, facts in rows],
-        [now] * len(rows),
-    ]
+    payload = json.dumps(
+        [
+            [batch.pk, batch.facts_version, facts_to_json(facts, therapy_id=batch.therapy_id)]
+            for batch, facts in rows
+        ]
+    )
+    params = [timezone.now(), payload]
     try:
         if connection.in_atomic_block:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -146,7 +150,9 @@ def store_batch_facts(rows: list[tuple[Batch, ReadinessFacts]]) -> bool:
             with connection.cursor() as cursor:
                 cursor.execute(_UPSERT, params)
     except DatabaseError:
-        logger.warning("Could not store readiness facts of batches %s", params[0], exc_info=True)
+        logger.warning(
+            "Could not store readiness facts of batches %s", [b.pk for b, _ in rows], exc_info=True
+        )
         return False
     return True
 
@@ -212,30 +218,53 @@ def _release_check(batch: Batch, decision: Any, records: dict[int, dict[str, Any
     return ReleaseCheck(False, changed_sections(decision.signature.content, current))
 
 
+# The steps ``batch_growth`` looks at (it skips every other kind): about half a culture's
+# steps, the feedings being the rest. The equality with ``batch_facts`` is tested.
+GROWTH_STEP_KINDS = ("seeding", "cell_count", "passage", "harvest")
+
+
+def _of_batches(model: Any, ids: list[int], column: str = "batch_id") -> RawSQL:
+    """``column = ANY(ids)`` with the ids as ONE array parameter.
+
+    ``batch_id__in=ids`` makes 500 parameters that the ORM prepares and psycopg splices
+    one by one, about 5 ms per query for a chunk of 500: a third of the reads' cost.
+    """
+    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'  # a model's own table and column names
+    return RawSQL(sql, (ids,), output_field=BooleanField())  # noqa: S611 - the values are a bound parameter
+
+
 class _Reads:
     """Every row ``batch_facts`` reads, for many batches at once: one query per table."""
 
     def __init__(self, batches: list[Batch]) -> None:
         ids = [b.pk for b in batches]
-        qc = QcResult.objects.filter(batch_id__in=ids).order_by("batch_id", "tested_at", "id")
+        self.today = timezone.localdate()
+        qc = QcResult.objects.filter(_of_batches(QcResult, ids)).order_by("batch_id", "tested_at", "id")
         self.qc = _by_batch(qc.values_list("batch_id", "test", "within_spec", named=True))
-        doses = Dose.objects.filter(batch_id__in=ids).order_by("batch_id", "number")
+        doses = Dose.objects.filter(_of_batches(Dose, ids)).order_by("batch_id", "number")
         self.doses = _by_batch(
             doses.values_list("batch_id", "id", "number", "status", "expires_at", named=True)
         )
-        infusions = Infusion.objects.filter(dose__batch_id__in=ids, status__in=Infusion.ACTIVE)
+        dose_ids = [dose.id for rows in self.doses.values() for dose in rows]
+        infusions = Infusion.objects.filter(
+            _of_batches(Infusion, dose_ids, "dose_id"), status__in=Infusion.ACTIVE
+        )
         self.infusions = {i.dose_id: i for i in infusions.values_list("dose_id", "id", "status", named=True)}
-        open_ = Deviation.objects.filter(batch_id__in=ids, status=Deviation.Status.OPEN).order_by("opened_at")
+        open_ = Deviation.objects.filter(_of_batches(Deviation, ids), status=Deviation.Status.OPEN)
         fields = ("batch_id", "severity", "description", "assessment_signature_id")
-        self.deviations = _by_batch(open_.values_list(*fields, named=True))
+        self.deviations = _by_batch(open_.order_by("opened_at").values_list(*fields, named=True))
         # The release in force is the latest decision when that is a release (a later rejection leaves none).
-        decisions = ReleaseDecision.objects.filter(batch_id__in=ids).select_related("signature")
+        decisions = ReleaseDecision.objects.filter(_of_batches(ReleaseDecision, ids)).select_related(
+            "signature"
+        )
         latest: dict[int, Any] = {}
         for decision in decisions.order_by("batch_id", "-decided_at"):
             latest.setdefault(decision.batch_id, decision)
         self.releases = {k: d for k, d in latest.items() if d.decision == ReleaseDecision.Decision.RELEASE}
         self.records = record_contents([b for b in batches if b.pk in self.releases])
-        steps = CultureStep.objects.filter(batch_id__in=ids, amended_by__isnull=True)
+        steps = CultureStep.objects.filter(
+            _of_batches(CultureStep, ids), amended_by__isnull=True, kind__in=GROWTH_STEP_KINDS
+        )
         fields = ("batch_id", "kind", "performed_at", "viable_cells", "seeded_cells")
         self.steps = _by_batch(
             steps.order_by("batch_id", "performed_at", "id").values_list(*fields, named=True)
@@ -270,7 +299,7 @@ def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
         doses=tuple(doses),
         patient=PatientFacts.of(batch.therapy.patient),
         protocol=ProtocolRules.of(batch.therapy.protocol),
-        projected_ready_on=batch_growth(batch, reads.steps[batch.pk]).projected_ready_on,
+        projected_ready_on=batch_growth(batch, reads.steps[batch.pk], reads.today).projected_ready_on,
     )
 
 
@@ -284,11 +313,31 @@ def batch_facts_many(batches: list[Batch]) -> list[ReadinessFacts]:
     return [_facts(batch, reads) for batch in batches]
 
 
+# What the facts read of a batch, its therapy and its patient (``batch_facts_many``, ``store_batch_facts``).
+_REFRESH_FIELDS = (
+    "id", "din", "therapy_id", "facts_version",
+    "therapy__id", "therapy__patient_id", "therapy__protocol_id",
+    "therapy__patient__id", "therapy__patient__injury_date", "therapy__patient__asia_grade",
+    "therapy__patient__injury_type", "therapy__patient__malignancy_history", "therapy__patient__weight_kg",
+)  # fmt: skip
+
+
 def refresh_stored_facts(batch_ids: list[int]) -> int:
-    """Compute and store the facts of these batches (at their current versions); how many were stored."""
+    """Compute and store the facts of these batches (at their current versions); how many were stored.
+
+    The batches are read with the fields the facts need only, and each protocol once
+    (a few protocols serve thousands of batches): building a full batch, therapy,
+    patient and protocol per batch was a fifth of the refresh.
+    """
     batches = list(
-        Batch.objects.select_related("therapy__patient", "therapy__protocol").filter(pk__in=batch_ids)
+        Batch.objects.select_related("therapy__patient")
+        .only(*_REFRESH_FIELDS)
+        .filter(_of_batches(Batch, batch_ids, "id"))
     )
+    protocol_ids = {batch.therapy.protocol_id for batch in batches}
+    protocols = ProcessingProtocol.objects.in_bulk(protocol_ids)
+    for batch in batches:
+        Therapy.protocol.field.set_cached_value(batch.therapy, protocols[batch.therapy.protocol_id])
     rows = list(zip(batches, batch_facts_many(batches), strict=True))
     return len(rows) if store_batch_facts(rows) else 0
 
