@@ -12,24 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from batches.domain.eligibility import PatientFacts, ProtocolRules
-from batches.models import Batch, BatchFacts, CultureStep, Dose, ProcessingProtocol, Therapy
-from batches.selectors import batch_growth
-from compliance.models import Deviation, Infusion, QcResult, ReleaseDecision
+from batches.models import Batch, BatchFacts, Therapy
 from compliance.readiness import rules as rd
 from compliance.readiness.facts import ReadinessFacts, batch_facts
-from compliance.records import changed_sections, record_contents
-from compliance.selectors import BLOCKING_SEVERITIES, ReleaseCheck
-from compliance.services.signatures import signature_is_valid
 
 FACTS_FORMAT = 2  # bump when the JSON shape changes: rows of another format are recomputed
 logger = logging.getLogger(__name__)
@@ -192,172 +184,20 @@ def cached_batch_facts(batch: Batch) -> ReadinessFacts:
     return facts
 
 
-def _by_batch(rows: Any) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        grouped[row.batch_id].append(row)
-    return grouped
-
-
-def _qc(batch: Batch, results: list[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``qc_status``'s pending and failed tests from the batch's results in (tested_at, id) order."""
-    latest = {r.test: r.within_spec for r in results}
-    required = [spec["test"] for spec in batch.therapy.protocol.qc_specifications]
-    return tuple(t for t in required if t not in latest), tuple(
-        t for t in required if t in latest and not latest[t]
-    )
-
-
-def _release_check(batch: Batch, decision: Any, records: dict[int, dict[str, Any]]) -> ReleaseCheck:
-    """``release_signature_check`` from rows already read: the release in force against the record."""
-    if decision is None:
-        return ReleaseCheck(None)
-    current = {"decision": decision.decision, "record": records[batch.pk]}
-    if signature_is_valid(decision.signature, current):
-        return ReleaseCheck(True)
-    return ReleaseCheck(False, changed_sections(decision.signature.content, current))
-
-
-# The steps ``batch_growth`` looks at (it skips every other kind): about half a culture's
-# steps, the feedings being the rest. The equality with ``batch_facts`` is tested.
-GROWTH_STEP_KINDS = ("seeding", "cell_count", "passage", "harvest")
-
-
-def _of_batches(model: Any, ids: list[int], column: str = "batch_id") -> RawSQL:
-    """``column = ANY(ids)`` with the ids as ONE array parameter.
-
-    ``batch_id__in=ids`` makes 500 parameters that the ORM prepares and psycopg splices
-    one by one, about 5 ms per query for a chunk of 500: a third of the reads' cost.
-    """
-    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'  # a model's own table and column names
-    return RawSQL(sql, (ids,), output_field=BooleanField())  # noqa: S611 - the values are a bound parameter
-
-
-class _Reads:
-    """Every row ``batch_facts`` reads, for many batches at once: one query per table."""
-
-    def __init__(self, batches: list[Batch]) -> None:
-        ids = [b.pk for b in batches]
-        self.today = timezone.localdate()
-        qc = QcResult.objects.filter(_of_batches(QcResult, ids)).order_by("batch_id", "tested_at", "id")
-        self.qc = _by_batch(qc.values_list("batch_id", "test", "within_spec", named=True))
-        doses = Dose.objects.filter(_of_batches(Dose, ids)).order_by("batch_id", "number")
-        self.doses = _by_batch(
-            doses.values_list("batch_id", "id", "number", "status", "expires_at", named=True)
-        )
-        dose_ids = [dose.id for rows in self.doses.values() for dose in rows]
-        infusions = Infusion.objects.filter(
-            _of_batches(Infusion, dose_ids, "dose_id"), status__in=Infusion.ACTIVE
-        )
-        self.infusions = {i.dose_id: i for i in infusions.values_list("dose_id", "id", "status", named=True)}
-        open_ = Deviation.objects.filter(_of_batches(Deviation, ids), status=Deviation.Status.OPEN)
-        fields = ("batch_id", "severity", "description", "assessment_signature_id")
-        self.deviations = _by_batch(open_.order_by("opened_at").values_list(*fields, named=True))
-        # The release in force is the latest decision when that is a release (a later rejection leaves none).
-        decisions = ReleaseDecision.objects.filter(_of_batches(ReleaseDecision, ids)).select_related(
-            "signature"
-        )
-        latest: dict[int, Any] = {}
-        for decision in decisions.order_by("batch_id", "-decided_at"):
-            latest.setdefault(decision.batch_id, decision)
-        self.releases = {k: d for k, d in latest.items() if d.decision == ReleaseDecision.Decision.RELEASE}
-        self.records = record_contents([b for b in batches if b.pk in self.releases])
-        steps = CultureStep.objects.filter(
-            _of_batches(CultureStep, ids), amended_by__isnull=True, kind__in=GROWTH_STEP_KINDS
-        )
-        fields = ("batch_id", "kind", "performed_at", "viable_cells", "seeded_cells")
-        self.steps = _by_batch(
-            steps.order_by("batch_id", "performed_at", "id").values_list(*fields, named=True)
-        )
-
-
-_SEVERITY = dict(Deviation.Severity.choices)
-
-
-def _facts(batch: Batch, reads: _Reads) -> ReadinessFacts:
-    """``batch_facts`` from rows already read (pure): the same facts, field by field."""
-    pending, failed = _qc(batch, reads.qc[batch.pk])
-    doses = []
-    for dose in reads.doses[batch.pk]:
-        infusion = reads.infusions.get(dose.id)
-        doses.append(rd.DoseState(f"{batch.din}-{dose.number}", dose.status, dose.expires_at,
-                                  str(infusion.id) if infusion else None, infusion.status if infusion else None))  # fmt: skip
-    blocking = [
-        d for d in reads.deviations[batch.pk]
-        if d.severity in BLOCKING_SEVERITIES or d.assessment_signature_id is None
-    ]  # fmt: skip
-    release = _release_check(batch, reads.releases.get(batch.pk), reads.records)
-    return ReadinessFacts(
-        din=batch.din,
-        release_signature_valid=release.valid,
-        release_changes=release.changed,
-        qc_pending=pending,
-        qc_failed=failed,
-        open_deviations=tuple(
-            f"{_SEVERITY.get(d.severity, d.severity)} deviation open: {d.description}" for d in blocking
-        ),
-        doses=tuple(doses),
-        patient=PatientFacts.of(batch.therapy.patient),
-        protocol=ProtocolRules.of(batch.therapy.protocol),
-        projected_ready_on=batch_growth(batch, reads.steps[batch.pk], reads.today).projected_ready_on,
-    )
-
-
-def batch_facts_many(batches: list[Batch]) -> list[ReadinessFacts]:
-    """``batch_facts`` of many batches (loaded with ``therapy__patient``, ``therapy__protocol``).
-
-    Set-based: thirteen queries whatever the number of batches (one per table read,
-    six of them the release records), then the same pure rules per batch.
-    """
-    reads = _Reads(batches)
-    return [_facts(batch, reads) for batch in batches]
-
-
-# What the facts read of a batch, its therapy and its patient (``batch_facts_many``, ``store_batch_facts``).
-_REFRESH_FIELDS = (
-    "id", "din", "therapy_id", "facts_version",
-    "therapy__id", "therapy__patient_id", "therapy__protocol_id",
-    "therapy__patient__id", "therapy__patient__injury_date", "therapy__patient__asia_grade",
-    "therapy__patient__injury_type", "therapy__patient__malignancy_history", "therapy__patient__weight_kg",
-)  # fmt: skip
-
-
-def refresh_stored_facts(batch_ids: list[int]) -> int:
-    """Compute and store the facts of these batches (at their current versions); how many were stored.
-
-    The batches are read with the fields the facts need only, and each protocol once
-    (a few protocols serve thousands of batches): building a full batch, therapy,
-    patient and protocol per batch was a fifth of the refresh.
-    """
-    batches = list(
-        Batch.objects.select_related("therapy__patient")
-        .only(*_REFRESH_FIELDS)
-        .filter(_of_batches(Batch, batch_ids, "id"))
-    )
-    protocol_ids = {batch.therapy.protocol_id for batch in batches}
-    protocols = ProcessingProtocol.objects.in_bulk(protocol_ids)
-    for batch in batches:
-        Therapy.protocol.field.set_cached_value(batch.therapy, protocols[batch.therapy.protocol_id])
-    rows = list(zip(batches, batch_facts_many(batches), strict=True))
-    return len(rows) if store_batch_facts(rows) else 0
-
-
-# One query per request: the batch row (status, facts_version) with its stored facts (a LEFT JOIN),
-# scoped as the API scopes batches (``therapy__patient__clinic``). Written once rather
-# than compiled by the ORM on every request; the same query as ``readiness_batches()``.
+# One query per request: the batch row (status, facts_version) with its stored facts (a LEFT JOIN)
+# and the clinic it belongs to, whose scope the caller applies (``readiness_batch``). Written
+# once rather than compiled by the ORM on every request; the same row as ``readiness_batches()``.
+# The API reads it with the bearer token's own statement (``token_authenticate(alongside=)``).
 READINESS_BATCH_FIELDS = ("id", "din", "therapy_id", "status", "facts_version")
-_READINESS_SQL = (
+READINESS_ROW_SQL = (
     'SELECT "batches_batch"."id", "batches_batch"."din", "batches_batch"."therapy_id", "batches_batch"."status", '
-    '"batches_batch"."facts_version", "batches_batchfacts"."version", "batches_batchfacts"."facts" '
+    '"batches_batch"."facts_version", "batches_batchfacts"."version", "batches_batchfacts"."facts", '
+    '"batches_patient"."clinic_id" '
     'FROM "batches_batch" '
-    'LEFT OUTER JOIN "batches_batchfacts" ON "batches_batchfacts"."batch_id" = "batches_batch"."id" {join}'
-    'WHERE "batches_batch"."din" = %s {scope}LIMIT 1'
-)
-_READINESS_ANY = _READINESS_SQL.format(join="", scope="")
-_READINESS_OF_CLINIC = _READINESS_SQL.format(
-    join='INNER JOIN "batches_therapy" ON "batches_therapy"."id" = "batches_batch"."therapy_id" '
-    'INNER JOIN "batches_patient" ON "batches_patient"."id" = "batches_therapy"."patient_id" ',
-    scope='AND "batches_patient"."clinic_id" = %s ',
+    'INNER JOIN "batches_therapy" ON "batches_therapy"."id" = "batches_batch"."therapy_id" '
+    'INNER JOIN "batches_patient" ON "batches_patient"."id" = "batches_therapy"."patient_id" '
+    'LEFT OUTER JOIN "batches_batchfacts" ON "batches_batchfacts"."batch_id" = "batches_batch"."id" '
+    'WHERE "batches_batch"."din" = %s LIMIT 1'
 )
 
 
@@ -368,15 +208,9 @@ def readiness_batches() -> Any:
     )
 
 
-def readiness_batch(din: str, *, clinic_id: int | None) -> Batch | None:
-    """The batch ``din`` (of clinic ``clinic_id`` when given) with ``stored_facts`` loaded, in one query."""
-    with connection.cursor() as cursor:
-        if clinic_id is None:
-            cursor.execute(_READINESS_ANY, [din])
-        else:
-            cursor.execute(_READINESS_OF_CLINIC, [din, clinic_id])
-        row = cursor.fetchone()
-    if row is None:
+def readiness_batch_of_row(row: tuple[Any, ...] | None, *, clinic_id: int | None) -> Batch | None:
+    """The batch of a ``READINESS_ROW_SQL`` row with ``stored_facts`` loaded; None if none or of another clinic."""
+    if row is None or (clinic_id is not None and row[7] != clinic_id):
         return None
     batch = Batch.from_db(connection.alias, READINESS_BATCH_FIELDS, row[:5])
     version, facts = row[5], row[6]
@@ -388,14 +222,22 @@ def readiness_batch(din: str, *, clinic_id: int | None) -> Batch | None:
     return batch
 
 
+def readiness_batch(din: str, *, clinic_id: int | None) -> Batch | None:
+    """The batch ``din`` (of clinic ``clinic_id`` when given) with ``stored_facts`` loaded, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(READINESS_ROW_SQL, [din])
+        row = cursor.fetchone()
+    return readiness_batch_of_row(row, clinic_id=clinic_id)
+
+
 __all__ = [
     "FACTS_FORMAT",
-    "batch_facts_many",
+    "READINESS_ROW_SQL",
     "cached_batch_facts",
     "facts_from_json",
     "facts_to_json",
     "readiness_batch",
+    "readiness_batch_of_row",
     "readiness_batches",
-    "refresh_stored_facts",
     "store_batch_facts",
 ]
