@@ -31,11 +31,9 @@ instead of 1 s at 100,000 batches. So:
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -121,6 +119,9 @@ def reconcile(kinds: Sequence[str], hits_sql: str, params: dict[str, Any]) -> li
     kinds = list(kinds)
     with transaction.atomic(), audit_context(reason=f"sweep: {', '.join(kinds)}"):
         with connection.cursor() as cursor:
+            # A reconcile scans every active batch, so its estimated cost is far above jit_above_cost
+            # and PostgreSQL 15 JIT-compiled it first: 0.4 to 0.6 s, often more than running it.
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(
                 _RECONCILE.format(hits=hits_sql),
                 {**params, "kinds": kinds, "last_seen_every": LAST_SEEN_EVERY},
@@ -134,41 +135,6 @@ def reconcile(kinds: Sequence[str], hits_sql: str, params: dict[str, Any]) -> li
     return results
 
 
-@contextmanager
-def sweep_session() -> Iterator[None]:
-    """Run a sweep with PostgreSQL's JIT compilation off (the previous setting restored after).
-
-    A sweep's statements scan every active batch, so their estimated cost is far
-    above ``jit_above_cost``, and PostgreSQL 15 compiled each one (with inlining and
-    optimisation) before running it: 0.4 to 0.6 s per statement at 100,000 batches,
-    often more than running it. Plans that run once a sweep gain nothing from it.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', false)")
-        previous = cursor.fetchone()[0]
-    try:
-        yield
-    finally:
-        if previous != "off":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('jit', %s, false)", [previous])
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def in_sweep_session(function: Callable[P, R]) -> Callable[P, R]:
-    """Decorate a sweep entry point: it runs in ``sweep_session()``."""
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with sweep_session():
-            return function(*args, **kwargs)
-
-    return wrapper
-
-
 def _ids(lists: Iterable[list[int]]) -> list[int]:
     return [flag_id for ids in lists for flag_id in ids]
 
@@ -177,7 +143,5 @@ __all__ = [
     "ANALYZE_AFTER",
     "LAST_SEEN_EVERY",
     "SweepResult",
-    "in_sweep_session",
     "reconcile",
-    "sweep_session",
 ]

@@ -38,7 +38,7 @@ from core.roles import Role, require_role
 from monitoring import conditions
 from monitoring.conditions import CONDITIONS, CULTURE_KINDS
 from monitoring.expiry import ExpiryResult, dose_expiry_sweep
-from monitoring.reconcile import LAST_SEEN_EVERY, SweepResult, in_sweep_session, reconcile, sweep_session
+from monitoring.reconcile import LAST_SEEN_EVERY, SweepResult, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +66,10 @@ def sweep_conditions(
     wanted = set(kinds)
     params = _params(now or timezone.now(), batch_id)
     results = []
-    with sweep_session():
-        for condition_kinds, sql in CONDITIONS.items():
-            asked = [kind for kind in condition_kinds if kind in wanted]
-            if asked:
-                results += reconcile(asked, sql, params)
+    for condition_kinds, sql in CONDITIONS.items():
+        asked = [kind for kind in condition_kinds if kind in wanted]
+        if asked:
+            results += reconcile(asked, sql, params)
     return results
 
 
@@ -199,7 +198,6 @@ def sweep_growth(*, now: dt.datetime | None = None, batch_id: int | None = None)
 # --- Everything -----------------------------------------------------------------------
 
 
-@in_sweep_session
 def sweep_culture(*, now: dt.datetime | None = None, batch_id: int | None = None) -> list[SweepResult]:
     """The lab's sweeps: culture length, feeding, seeding, growth projection."""
     now = now or timezone.now()
@@ -212,7 +210,6 @@ def sweep_qc_late(*, now: dt.datetime | None = None, batch_id: int | None = None
     return sweep_condition(kind=K.QC_LATE, now=now, batch_id=batch_id)
 
 
-@in_sweep_session
 def sweep_expiry(*, now: dt.datetime | None = None) -> tuple[ExpiryResult, SweepResult]:
     """Expire what has expired, then flag doses expiring soon with no infusion scheduled."""
     now = now or timezone.now()
@@ -225,7 +222,6 @@ class FullSweep:
     expiry: ExpiryResult
 
 
-@in_sweep_session
 def sweep_all(*, now: dt.datetime | None = None) -> FullSweep:
     """Every sweep once, at one instant ``now``."""
     now = now or timezone.now()
@@ -234,7 +230,6 @@ def sweep_all(*, now: dt.datetime | None = None) -> FullSweep:
     return FullSweep(flags=flags, expiry=expiry)
 
 
-@in_sweep_session
 def batch_flags_refresh(*, batch_id: int, now: dt.datetime | None = None) -> list[SweepResult]:
     """Recompute every flag of one batch (after a step is logged, say)."""
     now = now or timezone.now()
