@@ -1,11 +1,11 @@
-"""Benchmark: readiness over HTTP against /healthz on the same server (target: readiness >= 40% of /healthz req/s).
+"""Benchmark: readiness over HTTP against /healthz on the same server (target: readiness >= 50% of /healthz req/s).
 
 Seeds 100,000 batches with realistic histories in its own database
 ``lims_bench_api`` on the development server (the embedded PostgreSQL, or the
 server of DATABASE_URL), never the development data, then serves the app with
 gunicorn on 127.0.0.1 under the production settings (DEBUG off) and measures
-first ``GET /healthz`` then ``GET /api/v1/batches/<random DIN>/readiness`` with
-a QA user's bearer token, in one run:
+``GET /healthz`` and ``GET /api/v1/batches/<random DIN>/readiness`` with a QA
+user's bearer token, in alternating rounds of one run (``_http.measure``):
 
     .venv/bin/python bench/api_readiness.py --batches 100000
 
@@ -23,31 +23,25 @@ the operational warm-up after a bulk load: the seed stored no readiness facts
 
 The load generator is Python: ``--clients`` processes, each with one
 http.client connection (re-opened when gunicorn's sync workers close it), for
-``--duration`` seconds per endpoint after a short warm-up, each capped at
-``--max-requests``. Latency is measured per request, client side.
+``--duration`` seconds per endpoint in all, split into ``--rounds`` alternating
+rounds, after a short warm-up, each capped at ``--max-requests``. Latency is
+measured per request, client side.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
-import multiprocessing
 import os
 import random
-import shutil
-import socket
-import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from _setup import BASE_DIR, configure  # bench/ is the script's directory
+from _http import Endpoint, database_url, free_port, issue_token, measure, server_env, start_gunicorn, stop
+from _setup import configure  # bench/ is the script's directory
 
 BENCH_DATABASE = "lims_bench_api"
-TARGET_RATIO = 0.40
+TARGET_RATIO = 0.50  # issue 10
 
 # One row per batch: where it stands in its life, how old its culture is, how fast it grows.
 _PLAN = """
@@ -169,22 +163,6 @@ _RELEASE = [
 ]
 
 
-def _configure() -> dict[str, Any]:
-    return configure(BENCH_DATABASE)
-
-
-def _database_url(database: dict[str, Any]) -> str:
-    """A DATABASE_URL for the server processes (django-environ's format)."""
-    from urllib.parse import quote
-
-    auth = quote(database["USER"]) + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
-    host = database["HOST"] or "localhost"
-    if host.startswith("/"):  # a Unix socket directory
-        return f"postgresql://{auth}@/{BENCH_DATABASE}?host={host}"
-    port = f":{database['PORT']}" if database["PORT"] else ""
-    return f"postgresql://{auth}@{host}{port}/{BENCH_DATABASE}"
-
-
 def _seed(n: int, now: Any) -> float:
     import json
 
@@ -237,131 +215,23 @@ def _seed(n: int, now: Any) -> float:
     return time.monotonic() - started
 
 
-# --- The server -------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _server_env(database_url: str) -> dict[str, str]:
-    """Production settings (DEBUG off) with bench values for what production insists on."""
-    return {
-        **os.environ,
-        "LIMS_ENV": "production",
-        "DJANGO_SETTINGS_MODULE": "lims.settings",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback
-        "API_RATE_PER_TOKEN": "1000000/s",  # throttling still runs on every request; it just never refuses
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _issue_token(env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "issue_token", "--user", "bench-qa"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip().splitlines()[-1]
-
-
-def _start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    server = subprocess.Popen(
-        [gunicorn, "lims.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"],
-        cwd=BASE_DIR, env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()  # SIGTERM: gunicorn's graceful shutdown of its workers
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
-# --- The load -----------------------------------------------------------------------------
-
-
-def _client(job: dict[str, Any]) -> tuple[list[float], dict[int, int]]:
-    """One client: requests back to back until the time or the request cap runs out."""
-    rng = random.Random(job["seed"])
-    headers = {"Authorization": f"Bearer {job['token']}"} if job["token"] else {}
-    conn = http.client.HTTPConnection("127.0.0.1", job["port"], timeout=30)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    end = time.monotonic() + job["duration"]
-    while time.monotonic() < end and len(latencies) < job["max_requests"]:
-        path = job["path"] if not job["dins"] else job["path"].format(din=rng.choice(job["dins"]))
-        started = time.perf_counter()
-        try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-        except (http.client.HTTPException, OSError):
-            conn.close()  # the sync worker closed the connection: open a new one and retry
-            continue
-        latencies.append(time.perf_counter() - started)
-        statuses[response.status] = statuses.get(response.status, 0) + 1
-        if response.will_close:
-            conn.close()
-    conn.close()
-    return latencies, statuses
-
-
-def _measure(label: str, job: dict[str, Any], clients: int, duration: float, warmup: float) -> dict[str, Any]:
-    with multiprocessing.Pool(clients) as pool:
-        pool.map(_client, [{**job, "seed": i, "duration": warmup} for i in range(clients)])
-        started = time.monotonic()
-        results = pool.map(_client, [{**job, "seed": 100 + i, "duration": duration} for i in range(clients)])
-        elapsed = time.monotonic() - started
-    latencies = sorted(x for lat, _ in results for x in lat)
-    statuses: dict[int, int] = {}
-    for _, counts in results:
-        for code, n in counts.items():
-            statuses[code] = statuses.get(code, 0) + n
-    quantiles = statistics.quantiles(latencies, n=100)
-    figures = {
-        "label": label, "requests": len(latencies), "rps": len(latencies) / elapsed,
-        "p50": quantiles[49] * 1000, "p99": quantiles[98] * 1000, "statuses": statuses,
-    }  # fmt: skip
-    print(
-        f"{label:<10} {figures['requests']:>7,} requests in {elapsed:4.1f} s  {figures['rps']:8.1f} req/s  "
-        f"p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms  statuses {dict(sorted(statuses.items()))}"
-    )
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--batches", type=int, default=100_000, help="batches to seed (default 1e5)")
-    parser.add_argument("--reuse", action="store_true", help="measure the data already in lims_bench_api")
+    parser.add_argument("--reuse", action="store_true", help="measure the data already in the bench database")
+    parser.add_argument(
+        "--database", default=BENCH_DATABASE, help=f"bench database on the server (default {BENCH_DATABASE})"
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument(
         "--duration", type=float, default=15, help="seconds measured per endpoint (default 15)"
     )
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per endpoint (default 2)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternating rounds the duration is split into (default 5)"
+    )
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per client and endpoint")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
@@ -370,7 +240,7 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
-    database = _configure()
+    database = configure(args.database)
     import django
 
     django.setup()
@@ -393,26 +263,28 @@ def main() -> None:
     print(f"batches          {len(dins):,} ({', '.join(f'{s} {n:,}' for s, n in sorted(counts.items()))})")
     print(f"culture steps    {CultureStep.objects.count():,}")
 
-    env = _server_env(_database_url(database))
-    token = _issue_token(env)
-    port = _free_port()
-    server = _start_gunicorn(env, port, args.workers)
+    env = server_env(database_url(database))
+    token = issue_token(env)
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers)
     print(f"gunicorn         127.0.0.1:{port}, {args.workers} sync workers, LIMS_ENV=production (DEBUG off)")
+    drawn = random.Random(0).sample(dins, args.working_set) if 0 < args.working_set < len(dins) else dins
+    print(f"readiness DINs   drawn from {len(drawn):,} batches")
     print(
-        f"load             {args.clients} clients, {args.warmup:g} s warm-up + {args.duration:g} s per endpoint"
+        f"load             {args.clients} clients, {args.warmup:g} s warm-up, then {args.duration:g} s per endpoint"
+        f" in {args.rounds} alternating rounds"
     )
+    health = Endpoint("/healthz", "/healthz")
+    readiness = Endpoint("readiness", "/api/v1/batches/{din}/readiness", token, drawn)
     try:
-        common = {"port": port, "max_requests": args.max_requests}
-        health = _measure("/healthz", {**common, "path": "/healthz", "token": "", "dins": []},
-                          args.clients, args.duration, args.warmup)  # fmt: skip
-        drawn = random.Random(0).sample(dins, args.working_set) if 0 < args.working_set < len(dins) else dins
-        print(f"readiness DINs   drawn from {len(drawn):,} batches")
-        readiness = _measure("readiness", {**common, "path": "/api/v1/batches/{din}/readiness", "token": token,
-                                           "dins": drawn}, args.clients, args.duration, args.warmup)  # fmt: skip
+        measure([health, readiness], port=port, clients=args.clients, duration=args.duration, warmup=args.warmup,
+                rounds=args.rounds, max_requests=args.max_requests)  # fmt: skip
     finally:
-        _stop(server)
-    ratio = readiness["rps"] / health["rps"]
-    ok = ratio >= TARGET_RATIO and set(readiness["statuses"]) == {200}
+        stop(server)
+    print(health.report())
+    print(readiness.report())
+    ratio = readiness.rps / health.rps
+    ok = ratio >= TARGET_RATIO and set(readiness.statuses) == {200}
     print(f"ratio            readiness / healthz = {ratio:.1%} of requests/s")
     print(
         f"target (readiness >= {TARGET_RATIO:.0%} of /healthz, every answer 200): {'met' if ok else 'NOT met'}"

@@ -11,6 +11,8 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models import Model, Q
@@ -19,6 +21,7 @@ from django.utils import timezone
 from batches.models import Clinic
 from compliance.models import ApiToken, User
 from core.audit import audit_context
+from core.prepared import execute_prepared
 
 # last_used_at is for people reviewing tokens, not an access log: a minute is precise enough
 # and spares a write on every request.
@@ -91,18 +94,35 @@ def _token_query() -> tuple[str, list[str], list[str], list[str]]:
     return sql, token, user, clinic
 
 
-def token_authenticate(key: str, *, now: dt.datetime | None = None) -> ApiToken | None:
+def token_authenticate(
+    key: str, *, now: dt.datetime | None = None, alongside: tuple[str, Sequence[Any]] | None = None
+) -> ApiToken | None:
     """The live token ``key`` names, with its owner (and a user owner's roles) loaded, or None.
 
     One query, plus at most one write a minute (``last_used_at``).
 
     Not live: unknown, revoked, expired, or owned by an inactive user or clinic.
+
+    ``alongside`` is a one-row SELECT (whose first column is never NULL) and its
+    parameters, for a request that needs one row besides its token: the same
+    statement reads it, so the request makes one round trip to the database, not
+    two. The row (None if it found none) is left on the token as ``alongside``;
+    it is read whether or not the token is live, so the caller uses it only after
+    authentication and its own permission checks.
     """
     now = now or timezone.now()
     sql, token_names, user_names, clinic_names = _token_query()
+    params: list[Any] = [token_hash(key), now]
+    if alongside is not None:
+        sql = f"SELECT * FROM ({sql}) AS token RIGHT JOIN (SELECT 1) AS one ON true LEFT JOIN ({alongside[0]}) AS alongside ON true"  # noqa: S608 - the callers' constant SQL
+        params += alongside[1]
     with connections[ApiToken.objects.db].cursor() as cursor:
-        cursor.execute(sql, [token_hash(key), now])
+        execute_prepared(cursor, sql, params)  # every API request runs it: planned once per connection
         row = cursor.fetchone()
+    width = len(token_names) + len(user_names) + len(clinic_names) + 1
+    extra: tuple[Any, ...] | None = None
+    if alongside is not None:
+        row, extra = (row[:width], row[width + 1 :]) if row[0] is not None else (None, None)
     if row is None:
         return None
     db = ApiToken.objects.db
@@ -117,6 +137,8 @@ def token_authenticate(key: str, *, now: dt.datetime | None = None) -> ApiToken 
         return None
     if user is not None:  # the role set ``has_role`` reads, fetched with the token: no query of its own
         user._lims_roles = set(row[-1])  # type: ignore[attr-defined]
+    if alongside is not None:
+        token.alongside = extra if extra and extra[0] is not None else None  # type: ignore[attr-defined]
     _touch(token, now)
     return token
 

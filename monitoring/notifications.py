@@ -29,16 +29,23 @@ KIND_ROLES: dict[str, tuple[Role, ...]] = {
     K.INDICATION_WINDOW: (Role.QA, Role.COORDINATOR),
 }
 
-# ON CONFLICT: a flag never notifies one user twice at one severity.
+# Who answers for which kind, as the rows the notification query joins on.
+_KIND_ROLE_ROWS = [(str(kind), str(role)) for kind, roles in KIND_ROLES.items() for role in roles]
+
+# One statement for the flags of every kind: each flag goes to the users holding a
+# role that answers for its kind. ON CONFLICT: a flag never notifies one user twice
+# at one severity.
 _NOTIFY = """
 WITH events(flag_id, event) AS (
     SELECT unnest(%(opened)s::bigint[]), 'opened' UNION ALL SELECT unnest(%(escalated)s::bigint[]), 'escalated'
 ),
+kind_roles(kind, role) AS (SELECT * FROM unnest(%(role_kinds)s::text[], %(role_names)s::text[])),
 sent AS (
     INSERT INTO batches_notification (flag_id, user_id, event, severity, created_at)
     SELECT DISTINCT ON (f.id, r.user_id) f.id, r.user_id, e.event, f.severity, %(now)s
     FROM events e
     JOIN batches_flag f ON f.id = e.flag_id
+    JOIN kind_roles kr ON kr.kind = f.kind
     JOIN batches_batch b ON b.id = f.batch_id
     JOIN batches_therapy t ON t.id = b.therapy_id
     JOIN batches_patient pt ON pt.id = t.patient_id
@@ -47,53 +54,60 @@ sent AS (
         FROM compliance_user u
         JOIN compliance_user_groups ug ON ug.user_id = u.id
         JOIN auth_group g ON g.id = ug.group_id
-        WHERE u.is_active AND g.name = ANY(%(roles)s::text[])
-    ) r ON r.role <> 'coordinator' OR r.clinic_id = pt.clinic_id
+        WHERE u.is_active
+    ) r ON r.role = kr.role AND (r.role <> 'coordinator' OR r.clinic_id = pt.clinic_id)
     ORDER BY f.id, r.user_id
     ON CONFLICT (flag_id, user_id, severity) DO NOTHING
     RETURNING flag_id, user_id, event
 )
-SELECT u.email, s.event, f.severity, f.detail, b.din
+SELECT u.email, s.event, f.kind, f.severity, f.detail, b.din
 FROM sent s
 JOIN compliance_user u ON u.id = s.user_id
 JOIN batches_flag f ON f.id = s.flag_id
 JOIN batches_batch b ON b.id = f.batch_id
 WHERE u.email <> ''
+ORDER BY s.flag_id, s.user_id
 """
 
 
-def notify_flags(*, kind: str, opened: list[int], escalated: list[int], now: dt.datetime) -> int:
-    """Notify the responsible role of flags of ``kind`` that opened or escalated (one query).
+def notify_flags(*, opened: list[int], escalated: list[int], now: dt.datetime) -> int:
+    """Notify the responsible roles of flags that opened or escalated, of any kinds (one query, none if none).
 
     Call inside the transaction that changed the flags: the e-mails leave only
     after it commits. Returns the number of e-mails queued.
     """
+    if not opened and not escalated:
+        return 0
     params = {
         "opened": opened,
         "escalated": escalated,
         "now": now,
-        "roles": [str(r) for r in KIND_ROLES[kind]],
+        "role_kinds": [kind for kind, _ in _KIND_ROLE_ROWS],
+        "role_names": [role for _, role in _KIND_ROLE_ROWS],
     }
     with connection.cursor() as cursor:
         cursor.execute(_NOTIFY, params)
         rows = cursor.fetchall()
-    if kind == K.DOSE_EXPIRING and opened:
-        # Clinic systems are told too, by webhook, in this transaction (the outbox).
-        webhook_events.doses_expiring(
-            batch_ids=Flag.objects.filter(pk__in=opened).order_by("pk").values_list("batch_id", flat=True),
-            flag_ids=sorted(opened),
-            now=now,
+    if opened:
+        # Clinic systems are told of newly expiring doses too, by webhook, in this transaction (the outbox).
+        expiring = list(
+            Flag.objects.filter(pk__in=opened, kind=K.DOSE_EXPIRING).order_by("pk").values_list("pk", "batch_id")
         )
-    label = Flag.Kind(kind).label
-    messages = [
-        (
-            f"[LIMS] {severity.upper()}: {label} - batch {din}",
-            f"Batch {din}: {label} ({event}, {severity}).\n\n{detail}\n",
-            settings.DEFAULT_FROM_EMAIL,
-            [email],
+        if expiring:
+            webhook_events.doses_expiring(
+                batch_ids=[batch_id for _, batch_id in expiring], flag_ids=[pk for pk, _ in expiring], now=now
+            )
+    messages = []
+    for email, event, kind, severity, detail, din in rows:
+        label = Flag.Kind(kind).label
+        messages.append(
+            (
+                f"[LIMS] {severity.upper()}: {label} - batch {din}",
+                f"Batch {din}: {label} ({event}, {severity}).\n\n{detail}\n",
+                settings.DEFAULT_FROM_EMAIL,
+                [email],
+            )
         )
-        for email, event, severity, detail, din in rows
-    ]
     if messages:
         transaction.on_commit(lambda: _send(messages))
     return len(messages)

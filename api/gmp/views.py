@@ -221,9 +221,16 @@ def readiness_body(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def readiness_batch(request: Request, identifier: str) -> Batch:
-    """The batch the caller may see, with its stored facts loaded; else a 404."""
+    """The batch the caller may see, with its stored facts loaded; else a 404.
+
+    A bearer request read the batch row with its token (``Readiness.read_with_token``).
+    """
     din = din_or_404(identifier)
-    batch = stored_facts.readiness_batch(din, clinic_id=principal_clinic_id(request))
+    clinic_id = principal_clinic_id(request)
+    if hasattr(request.auth, "alongside"):
+        batch = stored_facts.readiness_batch_of_row(request.auth.alongside, clinic_id=clinic_id)
+    else:
+        batch = stored_facts.readiness_batch(din, clinic_id=clinic_id)
     if batch is None:
         raise exceptions.NotFound(_("No batch %(din)s.") % {"din": din})
     return batch
@@ -231,6 +238,14 @@ def readiness_batch(request: Request, identifier: str) -> Batch:
 
 class Readiness(ApiView):
     permission_classes = [ReadAccess]
+
+    def read_with_token(self, request: Request) -> tuple[str, list[Any]] | None:
+        """The batch row (``stored.READINESS_ROW_SQL``), for the bearer token's statement to read too."""
+        try:
+            din = din_or_404(self.kwargs["din"])
+        except exceptions.NotFound:
+            return None  # the view answers the 404
+        return stored_facts.READINESS_ROW_SQL, [din]
 
     @_tags("readiness", None, {200: s.ReadinessOut}, (400, 401, 403, 404), parameters=[
         DIN_PARAMETER, OpenApiParameter("at", str, description="ISO 8601 time; default now.")])  # fmt: skip

@@ -84,11 +84,11 @@ def answer(client: APIClient, batch: Batch, at: dt.datetime) -> dict[str, Any]:
 
 
 def warm(client: APIClient, batch: Batch, at: dt.datetime) -> dict[str, Any]:
-    """Ask until the answer comes from stored facts (asserted: the endpoint reads token and batch only)."""
+    """Ask until the answer comes from stored facts (asserted: one statement reads token and batch)."""
     answer(client, batch, at)
     with CaptureQueriesContext(connection) as queries:
         client.get(f"{API}/batches/{batch.din}/readiness", {"at": at.isoformat()})
-    assert len(queries) == 2, [q["sql"] for q in queries]
+    assert len(queries) == 1, [q["sql"] for q in queries]
     return answer(client, batch, at)
 
 
@@ -225,16 +225,37 @@ def test_saving_a_stale_batch_object_does_not_move_the_version_back(staff):
     assert Batch.objects.get(pk=batch.pk).facts_version == current
 
 
-def test_readiness_from_a_warm_cache_costs_two_queries(staff, qa_client):
+def test_readiness_from_a_warm_cache_costs_one_query(staff, qa_client):
     batch, at = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO), _at()
     path = f"{API}/batches/{batch.din}/readiness"
     qa_client.get(path, {"at": at.isoformat()})
     with CaptureQueriesContext(connection) as queries:
         assert qa_client.get(path, {"at": at.isoformat()}).json()["ready"] is True
-    token, row = (q["sql"] for q in queries)
-    # The token with its user and the user's roles (a subquery), then the batch row scoped to the caller.
-    assert token.startswith('SELECT "compliance_apitoken"') and '"compliance_user_groups"' in token
-    assert row.startswith('SELECT "batches_batch"."id", "batches_batch"."din", "batches_batch"."therapy_id"')
+    (executed,) = (q["sql"] for q in queries)
+    assert executed.startswith("EXECUTE lims_")  # prepared at the first request on this connection
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE name = %s", [executed[8:].split("(")[0]]
+        )
+        (statement,) = cursor.fetchone()
+    # The token with its user and the user's roles (a subquery), and beside it the batch row with its clinic.
+    assert '"compliance_apitoken"' in statement and '"compliance_user_groups"' in statement
+    assert 'SELECT "batches_batch"."id", "batches_batch"."din", "batches_batch"."therapy_id"' in statement
+
+
+def test_a_bearer_token_of_another_clinic_does_not_see_the_batch(staff):
+    from compliance.tokens import token_issue
+    from tests.api.conftest import bearer
+    from tests.factories import ClinicFactory
+
+    batch = released_batch(staff, injured_days_ago=INJURED_DAYS_AGO)
+    path = f"{API}/batches/{batch.din}/readiness"
+    own = bearer(token_issue(clinic=batch.therapy.patient.clinic)[1])
+    other = bearer(token_issue(clinic=ClinicFactory())[1])
+    assert own.get(path).status_code == 200
+    response = other.get(path)
+    assert response.status_code == 404 and batch.din in response.json()["detail"]
+    assert bearer("not-a-token").get(path).status_code == 401
 
 
 # --- Stored facts (BatchFacts) ---------------------------------------------------------
@@ -359,7 +380,7 @@ def test_the_refresh_command_stores_missing_and_stale_facts(staff, qa_client):
     with CaptureQueriesContext(connection) as queries:  # current for every batch: the warm cost at once
         for batch in batches:
             qa_client.get(f"{API}/batches/{batch.din}/readiness", {"at": at.isoformat()})
-    assert len(queries) <= 2 * len(batches) + 1  # + at most one last_used_at write
+    assert len(queries) <= len(batches) + 1  # + at most one last_used_at write
     assert codes(answer(qa_client, batches[0], at)) == {"deviation_open", "signature_invalid"}
 
 

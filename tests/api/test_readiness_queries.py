@@ -99,10 +99,10 @@ def qa_client(user_client) -> APIClient:
     return user_client(Role.QA)
 
 
-# What a request reads whatever is stored: the principal, then the batch row joined with its stored facts.
+# What a request reads whatever is stored: ONE statement, the principal (token with its user and the
+# user's roles) and beside it the batch row joined with its stored facts and its clinic (the scope).
 WARM_READINESS = [
-    "token with its user and the user's roles",
-    "batch (status, facts_version, stored facts), scoped",
+    "token with its user and the user's roles, and the batch (status, facts_version, stored facts, clinic)",
 ]
 # What stale or missing stored facts add: the readiness facts (batch_facts in compliance/selectors.py), then
 # storing them: one upsert, in a savepoint here because the test runs in a transaction (autocommit: the upsert).
@@ -125,7 +125,7 @@ def test_readiness_queries_do_not_grow_with_history(staff, qa_client):
     answer = qa_client.get(path, at).json()
     assert answer["ready"] is False
     assert "signature_invalid" in {b["code"] for b in answer["blockers"]}
-    assert short == long == (len(WARM_READINESS), len(WARM_READINESS + FACTS_QUERIES)) == (2, 19)
+    assert short == long == (len(WARM_READINESS), len(WARM_READINESS + FACTS_QUERIES)) == (1, 18)
 
 
 def test_readiness_of_a_clinic_token_queries_do_not_grow_with_history(staff):
@@ -135,7 +135,7 @@ def test_readiness_of_a_clinic_token_queries_do_not_grow_with_history(staff):
     short = count_queries(client, path), count_queries(client, path, cold=True)
     add_history(batch, staff)
     # As for staff: the token query's roles subquery is empty for a clinic system.
-    assert short == (count_queries(client, path), count_queries(client, path, cold=True)) == (2, 19)
+    assert short == (count_queries(client, path), count_queries(client, path, cold=True)) == (1, 18)
 
 
 def test_batch_detail_queries_do_not_grow_with_steps(staff, qa_client):

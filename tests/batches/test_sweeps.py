@@ -7,14 +7,15 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from batches.models import Batch, Dose, Flag, Notification
 from compliance.models import AuditEntry, Infusion, QcResult
 from core.roles import Role
-from monitoring import sweeps
+from monitoring import conditions, sweeps
+from monitoring import reconcile as reconcile_module
 from monitoring.sweeps import (
     batch_flags_refresh,
     flag_acknowledge,
@@ -341,6 +342,57 @@ def test_flag_overdue_command_prints_what_it_opened_kept_and_resolved(in_culture
     assert "opened culture_overdue" not in out.getvalue()
 
 
+def _nested_loops_rescanning(plan: dict, ctes: set[str]) -> list[str]:
+    """Nested loops whose inner side scans one of ``ctes``: a CTE has no index, so that is outer x inner rows."""
+    found = []
+    children = plan.get("Plans", [])
+    if plan["Node Type"] == "Nested Loop":
+        inner = next(child for child in children if child["Parent Relationship"] == "Inner")
+        while inner["Node Type"] in ("Materialize", "Memoize", "Hash") and inner.get("Plans"):
+            inner = inner["Plans"][0]
+        if inner["Node Type"] == "CTE Scan" and inner["CTE Name"] in ctes:
+            found.append(f"nested loop over CTE {inner['CTE Name']}")
+    for child in children:
+        found += _nested_loops_rescanning(child, ctes)
+    return found
+
+
+def _reconcile_plan(hits_sql: str, kinds: list[str], params: dict) -> dict:
+    """EXPLAIN of the reconcile statement, with hash and merge joins off: nested loops wherever possible."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        sql = reconcile_module._RECONCILE.format(hits=hits_sql)
+        arguments = {**params, "kinds": kinds, "last_seen_every": reconcile_module.LAST_SEEN_EVERY}
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, arguments)
+        (plan,) = cursor.fetchone()[0]
+        transaction.set_rollback(True)
+    return plan["Plan"]
+
+
+def test_matching_flags_with_hits_stays_linear_when_the_statistics_say_there_are_no_flags(
+    in_culture, received, technician, traveller
+):
+    # Right after a sweep opens 59,000 flags the statistics still say "no flags" until
+    # autovacuum runs (if it runs). Matching open flags with hits must not depend on that:
+    # it is a full join (hashed or merged, never a nested loop), so even a planner pushed
+    # to nested loops never rescans the hits per open flag (as the anti-join it replaced did).
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE batches_flag")  # empty: the statistics now say "no flags"
+    traveller(29 * DAY)
+    sweep_culture()
+    assert Flag.objects.filter(resolved_at__isnull=True).count() >= 2
+
+    params = conditions.params(timezone.now(), None)
+    for kinds, sql in conditions.CONDITIONS.items():
+        plan = _reconcile_plan(sql, list(kinds), params)
+        assert _nested_loops_rescanning(plan, {"hits", "open_flags"}) == [], kinds
+    growth_hits = "SELECT a.batch_id, 'culture_at_risk', a.severity, a.detail FROM ({}) AS a(batch_id, severity, detail)"
+    arrays = {"ids": [in_culture.pk], "severities": ["warning"], "details": ["slow"]}
+    plan = _reconcile_plan(growth_hits.format(sweeps._ARRAY_HITS), [K.CULTURE_AT_RISK], {**params, **arrays})
+    assert _nested_loops_rescanning(plan, {"hits", "open_flags"}) == []
+
+
 def _planner_flag_kinds() -> set[str]:
     """The flag kinds the planner's statistics know of (transactional: only this test's ANALYZE)."""
     with connection.cursor() as cursor:
@@ -357,7 +409,7 @@ def test_sweep_that_opens_many_flags_leaves_the_planner_knowing_them(
 ):
     # The planner's idea of the flag table is what keeps the next reconcile from a
     # quadratic anti-join; it must not wait for autovacuum (1 flag stands for "many" here).
-    monkeypatch.setattr(sweeps, "ANALYZE_AFTER", 1)
+    monkeypatch.setattr(reconcile_module, "ANALYZE_AFTER", 1)
     traveller(29 * DAY)
     sweep_culture()
 

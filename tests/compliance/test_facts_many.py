@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from batches.models import Batch, BatchFacts, Location
 from batches.services import collection_create, custody_transfer, step_amend, step_record, therapy_create
+from compliance.readiness.bulk import batch_facts_many, refresh_stored_facts
 from compliance.readiness.facts import batch_facts
-from compliance.readiness.stored import batch_facts_many, facts_to_json, refresh_stored_facts
+from compliance.readiness.stored import facts_to_json
 from compliance.services.deviations import deviation_open
 from compliance.services.scheduling import infusion_schedule
 from tests.builders import HOUR, Staff, formulated_batch, record_qc, released_batch

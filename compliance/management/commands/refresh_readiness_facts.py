@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, connections
 
-from compliance.readiness.stored import refresh_stored_facts
+from compliance.readiness.bulk import refresh_stored_facts
 
 # Keyset pages of batch ids: stale stored facts, and with --all batches with none stored yet.
 _STALE = """
