@@ -91,7 +91,9 @@ def notify_flags(*, opened: list[int], escalated: list[int], now: dt.datetime) -
     if opened:
         # Clinic systems are told of newly expiring doses too, by webhook, in this transaction (the outbox).
         expiring = list(
-            Flag.objects.filter(pk__in=opened, kind=K.DOSE_EXPIRING).order_by("pk").values_list("pk", "batch_id")
+            Flag.objects.filter(pk__in=opened, kind=K.DOSE_EXPIRING)
+            .order_by("pk")
+            .values_list("pk", "batch_id")
         )
         if expiring:
             webhook_events.doses_expiring(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from batches.models import Batch, BatchFacts
 from compliance.readiness import ReadinessReport, readiness_report
-from compliance.readiness.stored import refresh_stored_facts
+from compliance.readiness.bulk import refresh_stored_facts
 
 
 def _current(batch: Batch) -> bool:

@@ -112,7 +112,7 @@ def test_qa_worklist_queries_are_the_same_for_1_and_20_rows(client, staff):
 
 def test_qa_worklist_lists_a_release_a_later_change_invalidated(client, staff):
     from batches.services import step_amend
-    from compliance.readiness.stored import refresh_stored_facts
+    from compliance.readiness.bulk import refresh_stored_facts
     from tests.builders import released_batch
 
     batch = released_batch(staff, injured_days_ago=20)
