@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from compliance.models import AuditEntry
-from tests.factories import PASSWORD, ClinicFactory, coordinator_of
+from tests.factories import ClinicFactory, coordinator_of
 from tests.webhooks.conftest import subscribe
 from webhooks import delivery
 from webhooks.models import OutboxEvent, WebhookEndpoint
@@ -18,7 +18,7 @@ ADD = "/admin/webhooks/webhookendpoint/add/"
 
 @pytest.fixture
 def admin_client(client, admin_user):
-    assert client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)
     return client
 
 
