@@ -35,7 +35,7 @@ from batches.signals import ProjectionDates
 from compliance.models import Infusion
 from compliance.readiness import rules
 from compliance.readiness.facts import batch_facts, batch_state_at
-from webhooks.models import EventType
+from webhooks.models import EventType, WebhookEndpoint
 from webhooks.outbox import emit
 
 E = EventType
@@ -108,8 +108,24 @@ def infusion_event(*, infusion: Infusion, type: str, now: dt.datetime | None = N
 
 
 def doses_expiring(*, batch_ids: Iterable[int], flag_ids: Iterable[int], now: dt.datetime) -> None:
-    """Announce the doses of each batch that expire soon with no infusion scheduled (a new flag each)."""
-    for batch_id, flag_id in zip(batch_ids, flag_ids, strict=True):
+    """Announce the doses of each batch that expire soon with no infusion scheduled (a new flag each).
+
+    Two queries find the batches whose clinic has an endpoint wanting the event;
+    only those are read further, so a sweep that opens a thousand of these flags
+    for clinics without webhooks stays a fixed number of queries.
+    """
+    pairs = list(zip(batch_ids, flag_ids, strict=True))
+    clinic_of = dict(
+        Batch.objects.filter(pk__in=[b for b, _ in pairs]).values_list("pk", "therapy__patient__clinic_id")
+    )
+    wanted = set(
+        WebhookEndpoint.objects.filter(
+            clinic_id__in=set(clinic_of.values()), active=True, events__contains=[E.DOSE_EXPIRING]
+        ).values_list("clinic_id", flat=True)
+    )
+    for batch_id, flag_id in pairs:
+        if clinic_of.get(batch_id) not in wanted:
+            continue
         batch = _batch(batch_id)
         doses = Dose.objects.filter(batch=batch, status=Dose.Status.AVAILABLE, expires_at__gt=now).exclude(
             infusions__status=Infusion.Status.SCHEDULED
