@@ -44,9 +44,31 @@ def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
 
 
 class Pagination(LimitOffsetPagination):
-    """``{"count", "next", "previous", "results"}``; ``?limit=`` up to 200."""
+    """``{"count", "next", "previous", "results"}``; ``?limit=`` up to 200.
+
+    A ``limit`` or ``offset`` that is given but is not a whole number is a 400
+    naming it (DRF silently falls back to the default page, so a client with a
+    bug would page through the wrong rows without knowing; found by schemathesis).
+    """
 
     max_limit = 200
+
+    def _whole_number(self, request: Request, name: str) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return None
+        if not raw.isascii() or not raw.isdigit():
+            raise exceptions.ValidationError({name: [_("Give a whole number of 0 or more.")]})
+        return int(raw)
+
+    def get_limit(self, request: Request) -> int | None:
+        limit = self._whole_number(request, self.limit_query_param)
+        if limit is None or limit == 0:
+            return self.default_limit
+        return min(limit, self.max_limit) if self.max_limit else limit
+
+    def get_offset(self, request: Request) -> int:
+        return self._whole_number(request, self.offset_query_param) or 0
 
 
 class ApiViewMixin:

@@ -187,3 +187,13 @@ def test_a_therapy_filter_with_a_percent_sign_is_a_400_not_a_500(db):
 
     assert response.status_code == 400
     assert "therapy" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("query", ["limit=", "limit=ten", "offset=true", "offset=-5", "limit=%EF%BC%95"])
+def test_a_limit_or_offset_that_is_not_a_whole_number_is_a_400(query, tech_client):
+    body = assert_problem(tech_client.get(f"/api/v1/batches/?{query}"), 400)
+    assert query.split("=")[0] in body["errors"]
+
+
+def test_a_whole_limit_and_offset_still_page(tech_client):
+    assert tech_client.get("/api/v1/batches/?limit=5&offset=0").status_code == 200
