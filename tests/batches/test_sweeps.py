@@ -389,7 +389,9 @@ def test_matching_flags_with_hits_stays_linear_when_the_statistics_say_there_are
         plan = _reconcile_plan(sql, list(kinds), params)
         assert _nested_loops_rescanning(plan, {"hits", "open_flags"}) == [], kinds
     for kind, sql in sweeps.GROWTH_CONDITIONS.items():  # read from the stored projection
-        growth_hits = f"SELECT a.batch_id, '{kind}', a.severity, a.detail FROM ({sql}) AS a(batch_id, severity, detail)"
+        growth_hits = (
+            f"SELECT a.batch_id, '{kind}', a.severity, a.detail FROM ({sql}) AS a(batch_id, severity, detail)"
+        )
         plan = _reconcile_plan(growth_hits, [kind], params)
         assert _nested_loops_rescanning(plan, {"hits", "open_flags"}) == [], kind
 
