@@ -154,10 +154,10 @@ _RELEASE = [
         '', '' FROM batches_dose d WHERE d.status = 'available' AND d.batch_id %% 80 IN (4, 5, 24, 25)""",
     # Deviations: every quarantined batch has an open major one; one batch in fifty a closed minor one.
     """INSERT INTO compliance_deviation (id, batch_id, severity, description, status, opened_at, opened_by_id,
-        investigation, impact_assessment, capa, closed_at)
+        investigation, root_cause, impact_assessment, capa, closed_at)
        SELECT md5('deviation' || id)::uuid, id, CASE WHEN status = 'quarantined' THEN 'major' ELSE 'minor' END,
         'Incubator CO2 alarm overnight.', CASE WHEN status = 'quarantined' THEN 'open' ELSE 'closed' END,
-        %(now)s - (age / 2) * interval '1 day', %(tech)s, '', '', '',
+        %(now)s - (age / 2) * interval '1 day', %(tech)s, '', '', '', '',
         CASE WHEN status = 'quarantined' THEN NULL ELSE %(now)s - (age / 3) * interval '1 day' END
        FROM plan WHERE status = 'quarantined' OR id %% 50 = 7""",
 ]
