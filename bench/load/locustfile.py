@@ -45,7 +45,7 @@ class ApiUser(HttpUser):
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
-        self.client.headers["Authorization"] = f"Bearer {FIXTURES['tokens'][self.role]}"
+        self.client.headers["Authorization"] = f"Bearer {random.choice(FIXTURES['tokens'][self.role])}"
 
     def post(self, path: str, body: dict, name: str) -> None:
         with self.client.post(path, json=body, name=name, catch_response=True) as response:
@@ -100,7 +100,7 @@ class QaReviewer(ApiUser):
     def sign(self) -> None:
         din = random.choice(FIXTURES["qa"])[:-1]
         self.post(
-            f"/api/v1/batches/{din}/checklist/qc_within_spec/sign",
+            f"/api/v1/batches/{din}/checklist/batch_record_complete/sign",
             {"password": FIXTURES["password"], "meaning": "reviewed"},
             "checklist sign",
         )
