@@ -32,6 +32,7 @@ from compliance.services.signatures import signature_is_valid
 from core import isbt128
 from documents.charts import batch_chart_svg
 from documents.labels import qc_test_name
+from storage.selectors import storage_history
 
 # The values of a step, in the order the record prints them.
 STEP_VALUES: tuple[tuple[str, Any], ...] = (
@@ -346,9 +347,7 @@ def batch_record(batch: Batch) -> dict[str, Any]:
         "checklist": _checklist_rows(batch),
         "releases": release_rows(batch),
         "doses": _doses(batch),
-        # Issue 15 adds freeze and storage history here (and in certificate_of_analysis):
-        # a list of rows the {% block storage %} of the templates prints.
-        "storage": [],
+        "storage": storage_rows(batch),
     }
 
 
@@ -360,5 +359,52 @@ def certificate_of_analysis(batch: Batch) -> dict[str, Any]:
         "qc": qc_rows(batch),
         "releases": release_rows(batch),
         "doses": _doses(batch),
-        "storage": [],  # issue 15: freeze and storage history
+        "storage": storage_rows(batch),
     }
+
+
+def _who(user: Any) -> str:
+    return (user.full_name or user.username) if user else "–"
+
+
+def storage_rows(batch: Batch) -> list[list[str]]:
+    """Freeze and storage history as printed rows: the freeze, every placement, thaw and excursion.
+
+    Read by ``storage.selectors.storage_history`` in a fixed number of queries;
+    empty for a batch that was never cryopreserved.
+    """
+    history = storage_history(batch)
+    rows: list[list[str]] = []
+    cryo = history.cryopreservation
+    if cryo is not None:
+        rows.append([
+            _("Freeze"), f"{local_time(cryo.freeze_started_at)} – {local_time(cryo.freeze_ended_at)}",
+            f"{cryo.freezer} / {cryo.program}", f"{cryo.cryoprotectant} ({_('lot')} {cryo.cryoprotectant_lot})",
+            _who(cryo.performed_by),
+        ])  # fmt: skip
+    for unit in history.units:
+        for placement in unit.placements.all():
+            rows.append([
+                unit.label, _("Stored"), placement.position.code, local_time(placement.stored_at),
+                _who(placement.stored_by),
+            ])  # fmt: skip
+            if placement.removed_at:
+                verified = _("verified by %(name)s") % {"name": _who(placement.verified_by)}
+                rows.append([
+                    unit.label, _("Removed"), placement.get_removal_purpose_display() or "–",
+                    local_time(placement.removed_at), f"{_who(placement.removed_by)}; {verified}",
+                ])  # fmt: skip
+        thaw = getattr(unit, "thaw", None)
+        if thaw is not None:
+            viability = f"{thaw.viability_pct} %" if thaw.viability_pct is not None else "–"
+            rows.append([unit.label, _("Thawed"), thaw.method, local_time(thaw.thawed_at),
+                         f"{_who(thaw.performed_by)}; {_('viability')} {viability}"])  # fmt: skip
+    for excursion in history.excursions:
+        ended = local_time(excursion.ended_at) if excursion.ended_at else _("ongoing")
+        assessed = excursion.get_decision_display() if excursion.decision else _("not assessed")
+        rows.append([
+            _("Excursion"), excursion.storage_unit.code, f"{local_time(excursion.started_at)} – {ended}",
+            f"{excursion.extreme_c} °C" if excursion.extreme_c is not None else "–",
+            f"{assessed} ({_who(excursion.assessed_by)})" if excursion.assessed_by else assessed,
+        ])  # fmt: skip
+    return rows
