@@ -100,7 +100,7 @@ class QaReviewer(ApiUser):
     def sign(self) -> None:
         din = random.choice(FIXTURES["qa"])[:-1]
         self.post(
-            f"/api/v1/batches/{din}/checklist/batch_record_complete/sign",
+            f"/api/v1/batches/{din}/checklist/deviations_closed/sign",
             {"password": FIXTURES["password"], "meaning": "reviewed"},
             "checklist sign",
         )
