@@ -8,7 +8,8 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from batches.models import Flag, Notification
 from compliance import webhook_events
@@ -100,16 +101,25 @@ def notify_flags(*, opened: list[int], escalated: list[int], now: dt.datetime) -
                 batch_ids=[batch_id for _, batch_id in expiring], flag_ids=[pk for pk, _ in expiring], now=now
             )
     messages = []
-    for email, event, kind, severity, detail, din in rows:
-        label = Flag.Kind(kind).label
-        messages.append(
-            (
-                f"[LIMS] {severity.upper()}: {label} - batch {din}",
-                f"Batch {din}: {label} ({event}, {severity}).\n\n{detail}\n",
-                settings.DEFAULT_FROM_EMAIL,
-                [email],
+    # Users have no stored language: e-mails are written in the facility's (LANGUAGE_CODE).
+    with translation.override(settings.LANGUAGE_CODE):
+        for email, event, kind, severity, detail, din in rows:
+            words = {
+                "label": str(Flag.Kind(kind).label),
+                "din": din,
+                "event": str(Notification.Event(event).label).lower(),
+                "severity": str(Flag.Severity(severity).label).lower(),
+                "detail": detail,
+            }
+            messages.append(
+                (
+                    gettext("[LIMS] %(severity)s: %(label)s - batch %(din)s")
+                    % {**words, "severity": words["severity"].upper()},
+                    gettext("Batch %(din)s: %(label)s (%(event)s, %(severity)s).\n\n%(detail)s\n") % words,
+                    settings.DEFAULT_FROM_EMAIL,
+                    [email],
+                )
             )
-        )
     if messages:
         transaction.on_commit(lambda: _send(messages))
     return len(messages)

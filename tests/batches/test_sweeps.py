@@ -419,3 +419,18 @@ def test_sweep_that_opens_many_flags_leaves_the_planner_knowing_them(
     kinds = set(Flag.objects.values_list("kind", flat=True))
     assert len(kinds) >= 2
     assert _planner_flag_kinds() == kinds
+
+
+def test_flag_e_mails_are_written_in_the_facilitys_language(
+    in_culture, technician, traveller, settings, django_capture_on_commit_callbacks
+):
+    """Users have no stored language: e-mails follow LANGUAGE_CODE, every word translated."""
+    technician.email = "tech@example.org"
+    technician.save()
+    settings.LANGUAGE_CODE = "ja"
+    traveller(29 * DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_culture()
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects and all(in_culture.din in s or "バッチ" in s for s in subjects), subjects
+    assert any("バッチ" in s for s in subjects), subjects
