@@ -100,13 +100,8 @@ def _url_of_this_test_database() -> str:
 
 
 def test_the_schema_documents_429_on_every_operation():
-    client = APIClient()
-    from django.test import override_settings
-
-    with override_settings(ROOT_URLCONF="lims.urls"):
-        schema = client.get("/api/schema/?format=json")
-    if schema.status_code != 200:  # production requires a login for the schema
-        pytest.skip("schema not public in this profile")
+    schema = APIClient().get("/api/schema/?format=json")  # public outside production
+    assert schema.status_code == 200
     paths = json.loads(schema.content)["paths"]
     operations = [op for item in paths.values() for method, op in item.items() if method in {"get", "post"}]
     assert operations and all("429" in op["responses"] for op in operations)
